@@ -1,0 +1,1 @@
+"""salesplan jobs API."""

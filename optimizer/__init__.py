@@ -1,0 +1,1 @@
+"""salesplan optimization engine."""
