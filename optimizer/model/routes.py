@@ -1,4 +1,35 @@
-"""Routes problem (weekly periodic routing with time windows) and its solution."""
+"""Routes problem (weekly periodic routing with time windows) and its solution.
+
+Semantics (the contract between the solver, the checker and the users)
+----------------------------------------------------------------------
+* Nodes and legs: travel minutes and km come from :class:`optimizer.travel.TravelModel`.
+* A route is one rep on one horizon day. ``start`` is when the rep leaves the start location,
+  ``end`` when it reaches its end location; ``shift.start <= start`` and ``end <= shift.end``.
+  Routes without stops are not listed.
+* Stop ``k``: ``arrival`` at the outlet, service ``start`` and ``end = start + service_minutes``.
+  ``arrival >= end(k-1) + travel(k-1 -> k)`` (``end(0)`` = route start) and
+  ``arrival <= start``: waiting before opening is allowed. ``start`` lies inside one of the
+  outlet's windows (``open <= start <= close``); service may end after the window closes
+  (Solomon). No windows = any time of the shift.
+* The break ``[b.start, b.end]`` has ``b.end - b.start = minutes`` and ``earliest <= b.start <=
+  latest``; it lies inside the route, never overlaps a service, and is taken while waiting, so
+  the gap between two consecutive services (or route start/end) must hold the leg's travel plus
+  the break when the break falls in that gap. A rep with a break takes it on every route.
+* Limits per route: ``len(stops) <= max_visits_per_day``, ``end - start <= max_route_minutes``,
+  total demand ``<= capacity``. Routes only on the rep's working days.
+* Each outlet is visited at most once a day. A required outlet's visit days form one of its
+  allowed patterns (a subset of one when visits are missing, which are then reported in
+  ``unassigned``). Optional outlets get either all their visits (a full pattern) or none.
+  With ``same_rep`` (default) every visit of an outlet is made by one rep. A pinned ``rep`` makes
+  all of them; the rep must hold every skill the outlet lists.
+* Totals: ``distance_km``, ``travel_minutes`` and ``service_minutes`` sum over routes;
+  a route's ``waiting_minutes = (end - start) - travel - service - break minutes``;
+  ``visits_required`` counts the visits of required outlets, ``visits_planned`` the stops at
+  required outlets, ``optional_value`` the ``value`` of each stop at an optional outlet.
+* Objective: ``distance`` -> total km; ``duration`` -> total travel + waiting minutes; minus
+  ``optional_value`` in both cases. Missing required visits are not in the objective: they are
+  listed in ``unassigned`` with a reason.
+"""
 
 from __future__ import annotations
 
@@ -192,6 +223,7 @@ class RoutesProblem(Base):
     name: str | None = None
     horizon: Horizon = Field(default_factory=Horizon)
     objective: Literal["duration", "distance"] = "duration"
+    same_rep: bool = True
     options: SolveOptions = Field(default_factory=SolveOptions)
     reps: list[Rep] = Field(min_length=1)
     outlets: list[Outlet]
