@@ -203,7 +203,8 @@ def test_break_overlapping_a_service() -> None:
     prob = problem_data()
     prob["reps"][0]["break"] = {"earliest": 40, "latest": 200, "minutes": 30}
     # A served 45-55 on day 2 while the break runs 40-70
-    sol = mutate(["routes", 1, "stops", 0], stop("A", 5, 45, 55), mutate(["routes", 1, "break"], {"start": 40, "end": 70}))
+    sol = mutate(["routes", 1, "break"], {"start": 40, "end": 70})
+    sol = mutate(["routes", 1, "stops", 0], stop("A", 5, 45, 55), sol)
     c = run(sol, prob)
     assert has(c, "route 1", "overlaps the service of stop(s) 0"), c.violations
 
