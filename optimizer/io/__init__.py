@@ -1,0 +1,1 @@
+"""Readers and writers: JSON, CSV/Excel tables, benchmark formats."""
