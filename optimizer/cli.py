@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from optimizer.errors import InfeasibleError, InputError, SalesplanError
 from optimizer.progress import ProgressEvent
@@ -55,13 +56,13 @@ def _fail(exc: BaseException) -> None:
     """Print an error the user can act on and exit with its code."""
     if isinstance(exc, InputError):
         err.print(f"[bold red]invalid input[/] {exc.source or ''}".rstrip())
-        for e in exc.errors:
-            err.print(f"  [red]-[/] {e}", highlight=False, markup=False)
+        for e in exc.errors:  # one problem per line, never wrapped (paths stay greppable)
+            err.print(Text.assemble(("  - ", "red"), str(e)), highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     if isinstance(exc, InfeasibleError):
         err.print(f"[bold red]infeasible:[/] {exc}", highlight=False)
         for d in exc.diagnosis:
-            err.print(f"  - {d}", highlight=False, markup=False)
+            err.print(f"  - {d}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(3)
     if isinstance(exc, SalesplanError):
         err.print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -62,31 +62,144 @@ _FRIENDLY = {
     "missing": "required field is missing",
 }
 
+#: pydantic error type -> plain message (``{name}`` fields come from the error's ``ctx``).
+_PLAIN = {
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "string_too_short": "must not be empty",
+}
 
-def errors_from_validation(exc: ValidationError, prefix: str = "") -> list[ErrorItem]:
-    """Turn a pydantic ``ValidationError`` into path + message items."""
-    items: list[ErrorItem] = []
+_TYPE_TAGS = {"int", "str", "float", "bool", "none", "list", "dict", "tuple", "is-instance", "lax-or-strict"}
+
+
+def _num(v: Any) -> Any:
+    """``0.0`` -> ``0`` in messages."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _plain_message(e: Any) -> str:
+    """A plain-language message for one pydantic error dict."""
+    typ = e["type"]
+    ctx = {k: _num(v) for k, v in (e.get("ctx") or {}).items()}
+    if typ in _FRIENDLY:
+        return _FRIENDLY[typ]
+    if typ == "model_type" and ctx.get("class_name") == "Location":
+        return 'must be a location object: {"lat": .., "lon": ..} or {"x": .., "y": ..}'
+    if typ in ("too_short", "too_long") and "actual_length" in ctx:
+        if ctx.get("field_type") == "Tuple":
+            return f"must have exactly {ctx.get('max_length', ctx.get('min_length'))} items, not {ctx['actual_length']}"
+        if ctx.get("field_type") == "Value" and ctx.get("min_length") == 1:
+            return "must not be empty"
+        if typ == "too_short":
+            return f"needs at least {ctx.get('min_length')} item(s), has {ctx['actual_length']}"
+        return f"allows at most {ctx.get('max_length')} item(s), has {ctx['actual_length']}"
+    if typ in _PLAIN:
+        try:
+            return _PLAIN[typ].format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    msg = str(e["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[list[int | str], bool]:
+    """Drop pydantic's union/validator tags from an error location.
+
+    With the input ``data``, a part is kept only when it indexes the data (or names the missing
+    last field); without it, tags are recognised by their shape. Returns the clean location and
+    whether a tag was dropped (the error came from one branch of a union).
+    """
+    out: list[int | str] = []
+    tagged = False
+    cur = data
+    walk = data is not None
+    for k, part in enumerate(loc):
+        if walk:
+            if isinstance(part, int) and isinstance(cur, list | tuple) and 0 <= part < len(cur):
+                out.append(part)
+                cur = cur[part]
+                continue
+            if isinstance(part, str) and isinstance(cur, dict) and (part in cur or k == len(loc) - 1):
+                out.append(part)
+                cur = cur.get(part)
+                continue
+            if isinstance(part, int):
+                out.append(part)
+                cur = None
+                continue
+            tagged = True
+            continue
+        if isinstance(part, str) and (
+            "[" in part or "-" in part or part in _TYPE_TAGS or part[:1].isupper() or part.startswith("function")
+        ):
+            tagged = True
+            continue
+        out.append(part)
+    return out, tagged
+
+
+def errors_from_validation(exc: ValidationError, prefix: str = "", *, data: Any = None) -> list[ErrorItem]:
+    """Turn a pydantic ``ValidationError`` into path + plain-message items.
+
+    Parameters
+    ----------
+    exc
+        The pydantic error.
+    prefix
+        Path prepended to every item (e.g. ``"problem"``).
+    data
+        The validated input, when available: it makes paths exact (union tags are dropped by
+        walking the data instead of by their shape).
+
+    Returns
+    -------
+    list of ErrorItem
+        One item per offending path; a union's failed alternatives are merged into one message.
+    """
+    grouped: dict[str, list[str]] = {}
+    tagged_paths: set[str] = set()
     for e in exc.errors(include_url=False):
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+        loc, tagged = _clean_loc(tuple(e["loc"]), data)
         path = format_path(loc)
         if prefix:
             path = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
-        msg = _FRIENDLY.get(e["type"], e["msg"])
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
+        msg = _plain_message(e)
         if e["type"] not in _FRIENDLY and e["type"] != "value_error" and "input" in e:
             shown = repr(e["input"])
             if len(shown) <= 40:
                 msg = f"{msg} (got {shown})"
-        items.append(ErrorItem(path, msg))
-    # the same message on the same path can come from several union branches
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for it in items:
-        if (it.path, it.message) not in seen:
-            seen.add((it.path, it.message))
-            unique.append(it)
-    return unique
+        if tagged:
+            tagged_paths.add(path)
+        msgs = grouped.setdefault(path, [])
+        if msg not in msgs:  # the same message can come from several union branches
+            msgs.append(msg)
+    items: list[ErrorItem] = []
+    for path, msgs in grouped.items():
+        if len(msgs) > 1 and path in tagged_paths:
+            items.append(ErrorItem(path, "matches none of the allowed forms: " + "; or ".join(msgs)))
+        else:
+            items.extend(ErrorItem(path, m) for m in msgs)
+    return items
 
 
 def parse(kind: str, data: Any, *, source: str | None = None) -> BaseModel:
@@ -125,7 +238,7 @@ def parse(kind: str, data: Any, *, source: str | None = None) -> BaseModel:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise InputError(errors_from_validation(exc), source) from None
+        raise InputError(errors_from_validation(exc, data=data), source) from None
     except InputError as exc:
         exc.source = source
         raise InputError(exc.errors, source) from None
