@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 _HHMM = re.compile(r"^\s*(\d{1,3}):([0-5]\d)\s*$")
 
@@ -38,12 +38,21 @@ def fmt_time(minutes: float) -> str:
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
-Minutes = Annotated[float, BeforeValidator(parse_minutes)]
+_MINUTES_SCHEMA = {
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*\d{1,3}:[0-5]\d\s*$"}],
+    "description": 'minutes from midnight, or "HH:MM"',
+}
+Minutes = Annotated[float, BeforeValidator(parse_minutes), WithJsonSchema(_MINUTES_SCHEMA, mode="validation")]
 """A time of day in minutes from midnight; input may also be ``"HH:MM"``."""
 
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Id = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v), Field(min_length=1)]
+Id = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+    Field(min_length=1),
+    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}, mode="validation"),
+]
 """Identifier: a non-empty string (integers are accepted and turned into strings)."""
 
 
