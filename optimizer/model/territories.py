@@ -17,7 +17,11 @@ def _default_balance() -> dict[Measure, float]:
 
 
 class Unit(Base):
-    """An outlet, account or small area (e.g. postcode) to assign to a territory."""
+    """An outlet, account or small area (e.g. postcode) to assign to a territory.
+
+    ``distances`` (optional) gives the km from this unit to each territory's centre, keyed by
+    territory id; when one unit has it every unit must, and it replaces computed distances.
+    """
 
     id: Id
     location: Location
@@ -25,6 +29,7 @@ class Unit(Base):
     potential: NonNegFloat = 0.0
     current: Id | None = None
     locked: bool = False
+    distances: dict[Id, NonNegFloat] | None = None
     segment: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 
@@ -45,6 +50,13 @@ class TerritoriesProblem(Base):
     allowed relative deviation of a territory's total from the mean. A ``locked`` unit stays in
     its ``current`` territory. ``max_moved`` caps the units that change territory; ``move_cost``
     adds that cost (in km x workload units of dispersion) per moved unit.
+
+    Optional extensions (defaults keep the behaviour above): ``max_workload_moved`` caps the
+    workload of the units that change territory (the "disruption" of realignment studies);
+    ``move_cost_basis`` = ``"workload"`` charges ``move_cost`` per unit of workload moved
+    instead of per unit; ``distance_weight`` = ``"unit"`` makes the objective the plain sum of
+    unit-to-centre km (each unit counts once) instead of workload x km; ``pareto`` asks for the
+    dispersion vs disruption trade-off (exact on small fixed-centre problems).
     """
 
     name: str | None = None
@@ -54,6 +66,10 @@ class TerritoriesProblem(Base):
     balance: dict[Measure, Annotated[float, Field(ge=0, le=10)]] = Field(default_factory=_default_balance)
     max_moved: Annotated[int, Field(ge=0)] | None = None
     move_cost: NonNegFloat = 0.0
+    max_workload_moved: NonNegFloat | None = None
+    move_cost_basis: Literal["unit", "workload"] = "unit"
+    distance_weight: Literal["workload", "unit"] = "workload"
+    pareto: bool = False
     contiguity: bool = False
     adjacency: list[tuple[Id, Id]] | None = None
     travel: Travel = Field(default_factory=Travel)
@@ -124,6 +140,20 @@ def territories_errors(p: TerritoriesProblem) -> list[ErrorItem]:
         centred = [t.center is not None for t in p.territories]
         if any(centred) and not all(centred):
             errs.append(ErrorItem("territories", "give a center for every territory or for none"))
+    if p.max_workload_moved is not None and not any(u.current is not None for u in p.units):
+        errs.append(ErrorItem("max_workload_moved", "needs units with a current territory"))
+    with_dist = [u.distances is not None for u in p.units]
+    if any(with_dist):
+        for i, u in enumerate(p.units):
+            if u.distances is None:
+                errs.append(ErrorItem(f"units[{i}].distances", "give distances for every unit or for none"))
+                continue
+            for key in u.distances:
+                if key not in tids:
+                    errs.append(ErrorItem(f"units[{i}].distances.{key}", f"unknown territory {key!r}"))
+            missing = [t for t in p.territory_ids if t not in u.distances]
+            if missing:
+                errs.append(ErrorItem(f"units[{i}].distances", f"missing territories {', '.join(missing[:5])}"))
     return errs
 
 
@@ -151,6 +181,7 @@ class TerritoryMetrics(Base):
     disconnected: int = 0
     moved: int = 0
     workload_moved: float = 0.0
+    distance_sum: float = 0.0
 
 
 class ToleranceViolation(Base):

@@ -1,0 +1,213 @@
+"""Centres chosen by the solver: Hess location-allocation with balanced LP, then iterated local search.
+
+One *descent* alternates (1) a balanced allocation LP to the current centres (rounded, repaired,
+improved by shifts and swaps) and (2) moving every centre to its territory's weighted medoid,
+until the centres stop changing. Iterated local search then perturbs the best centres (closes one
+territory's centre and opens one inside the territory with the largest dispersion) and descends
+again, keeping the better answer, until the time budget ends.
+
+A small exact model (p-median with balance, every unit a candidate centre) solves tiny instances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from optimizer.territories.alloc import State, cost_matrix, solve_allocation
+from optimizer.territories.evaluate import medoids, objective
+from optimizer.territories.instance import FloatArray, Instance, IntArray
+
+
+def initial_centres(inst: Instance, rng: np.random.Generator) -> IntArray:
+    """Medoids of the current territories when known, else nearest units to weighted k-means centroids."""
+    if (inst.current >= 0).all():
+        med = medoids(inst, inst.current)
+        if (med >= 0).all():
+            return med
+    from sklearn.cluster import KMeans
+
+    xy = inst.xy.copy()
+    if inst.metric == "haversine":
+        xy[:, 1] = xy[:, 1] * np.cos(np.radians(xy[:, 0].mean()))
+    km = KMeans(n_clusters=inst.k, n_init=1, random_state=int(rng.integers(2**31 - 1)), max_iter=100)
+    km.fit(xy, sample_weight=np.maximum(inst.wt, 1e-9))
+    med = np.full(inst.k, -1, dtype=np.int64)
+    taken: set[int] = set()
+    for t, c in enumerate(km.cluster_centers_):
+        d = ((xy - c) ** 2).sum(1)
+        for i in np.argsort(d, kind="stable"):
+            if int(i) not in taken:
+                med[t] = int(i)
+                taken.add(int(i))
+                break
+    return med
+
+
+def _centre_dist(inst: Instance, med: IntArray) -> FloatArray:
+    return inst.km(slice(None), inst.xy[med])
+
+
+def allocate(inst: Instance, med: IntArray, *, contig: bool = False, time_limit: float = 10.0,
+             kk: int | None = 10, start: IntArray | None = None) -> IntArray:
+    """Balanced assignment to fixed centre units: LP, rounding, balance repair, shifts and swaps."""
+    cost = cost_matrix(inst, _centre_dist(inst, med))
+    res = solve_allocation(inst, cost, integral=False, kk=kk, time_limit=time_limit)
+    if res.assign is None:
+        a = start.copy() if start is not None else np.argmin(cost, axis=1).astype(np.int64)
+        if start is None:
+            a[inst.current >= 0] = inst.current[inst.current >= 0]
+    else:
+        a = res.assign
+    st = State(inst, a, cost, contig=contig)
+    st.repair_balance()
+    st.local_search(rounds=20)
+    return st.a
+
+
+def descend(inst: Instance, med: IntArray, stop: Callable[[], bool], max_iter: int = 30,
+            kk: int | None = 10) -> tuple[IntArray, IntArray, float]:
+    """Alternate balanced allocation and re-centring until the centres are stable."""
+    best_a: IntArray | None = None
+    best_m = med
+    best_v = np.inf
+    seen: set[bytes] = set()
+    for _ in range(max_iter):
+        a = allocate(inst, med, kk=kk)
+        new = medoids(inst, a, med)
+        v = objective(inst, a, new)
+        st = State(inst, a, cost_matrix(inst, _centre_dist(inst, new)))
+        if st.violation() <= 1e-9 and v < best_v - 1e-9:
+            best_a, best_m, best_v = a, new, v
+        elif best_a is None:
+            best_a, best_m, best_v = a, new, v if st.violation() <= 1e-9 else np.inf
+        key = new.tobytes()
+        if key in seen or stop():
+            break
+        seen.add(key)
+        med = new
+    assert best_a is not None
+    return best_a, best_m, float(best_v)
+
+
+def perturb(inst: Instance, a: IntArray, med: IntArray, rng: np.random.Generator) -> IntArray:
+    """Close one centre and open a new one where dispersion is largest."""
+    k = inst.k
+    out = med.copy()
+    d = np.sqrt(((inst.xy - inst.xy[med][a]) ** 2).sum(1)) if inst.metric == "euclidean" else \
+        inst.km(slice(None), inst.xy[med]).min(1)
+    disp = np.bincount(a, weights=inst.wt * d, minlength=k)
+    # close: a territory sampled towards the cheapest; open: in one sampled towards the most dispersed
+    pc = 1.0 / (disp + 1e-9)
+    close = int(rng.choice(k, p=pc / pc.sum()))
+    po = disp.copy()
+    po[close] = 0.0
+    if po.sum() <= 0:
+        return out
+    host = int(rng.choice(k, p=po / po.sum()))
+    members = np.flatnonzero(a == host)
+    wsel = inst.wt[members] * d[members]
+    if wsel.sum() <= 0:
+        return out
+    new_c = int(rng.choice(members, p=wsel / wsel.sum()))
+    if new_c in set(out.tolist()):
+        return out
+    out[close] = new_c
+    return out
+
+
+def location_allocation(
+    inst: Instance,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    on_best: Callable[[float], bool] | None = None,
+    kk: int | None = 10,
+) -> tuple[IntArray, IntArray, float, int]:
+    """Descent from the initial centres, then iterated local search until ``stop()``.
+
+    Returns
+    -------
+    tuple
+        ``(assignment, centre units, objective, descents run)``.
+    """
+    med = initial_centres(inst, rng)
+    a, m, v = descend(inst, med, stop, kk=kk)
+    runs = 1
+    if on_best is not None:
+        on_best(v)
+    while not stop():
+        m2 = perturb(inst, a, m, rng)
+        if np.array_equal(m2, m):
+            m2 = initial_centres(inst, rng)
+        a2, mm2, v2 = descend(inst, m2, stop, kk=kk)
+        runs += 1
+        if v2 < v - 1e-9:
+            a, m, v = a2, mm2, v2
+            if on_best is not None:
+                on_best(v)
+    return a, m, v, runs
+
+
+def pmedian_exact(inst: Instance, time_limit: float) -> tuple[IntArray | None, bool]:
+    """Exact p-median with balance (every unit a candidate centre) for tiny instances without ``current``.
+
+    Returns the assignment (territory labels in centre order) and whether HiGHS proved optimality.
+    """
+    n, k = inst.n, inst.k
+    d = inst.km(slice(None), inst.xy)  # n x n: only for tiny n
+    nx = n * n
+    # variables: x[i, j] (i to centre j) then y[j]
+    c = np.concatenate([(inst.wt[:, None] * d).ravel(), np.zeros(n)])
+    rows: list[sp.csr_matrix] = []
+    lo: list[FloatArray] = []
+    hi: list[FloatArray] = []
+    ii, jj = np.divmod(np.arange(nx), n)
+    rows.append(sp.csr_matrix((np.ones(nx), (ii, np.arange(nx))), shape=(n, nx + n)))
+    lo.append(np.ones(n))
+    hi.append(np.ones(n))
+    rows.append(sp.csr_matrix(np.concatenate([np.zeros(nx), np.ones(n)])[None, :]))
+    lo.append(np.array([float(k)]))
+    hi.append(np.array([float(k)]))
+    # x[i, j] <= y[j]
+    r = np.arange(nx)
+    rows.append(sp.csr_matrix((np.concatenate([np.ones(nx), -np.ones(nx)]),
+                               (np.concatenate([r, r]), np.concatenate([r, nx + jj]))), shape=(nx, nx + n)))
+    lo.append(np.full(nx, -np.inf))
+    hi.append(np.zeros(nx))
+    # a centre belongs to its own territory: x[j, j] >= y[j]
+    diag = np.arange(n) * n + np.arange(n)
+    rows.append(sp.csr_matrix((np.concatenate([np.ones(n), -np.ones(n)]),
+                               (np.concatenate([np.arange(n)] * 2), np.concatenate([diag, nx + np.arange(n)]))),
+                              shape=(n, nx + n)))
+    lo.append(np.zeros(n))
+    hi.append(np.full(n, np.inf))
+    for m in range(3):
+        lb, ub = inst.lo[0, m], inst.hi[0, m]
+        if not (np.isfinite(lb) or np.isfinite(ub)):
+            continue
+        vals = inst.measures[ii, m]
+        for bound, sign in ((ub, 1.0), (lb, -1.0)):
+            if not np.isfinite(bound):
+                continue
+            # sign * (sum_i m_i x_ij - bound y_j) <= 0
+            data = np.concatenate([sign * vals, np.full(n, -sign * bound)])
+            rr = np.concatenate([jj, np.arange(n)])
+            cc = np.concatenate([np.arange(nx), nx + np.arange(n)])
+            rows.append(sp.csr_matrix((data, (rr, cc)), shape=(n, nx + n)))
+            lo.append(np.full(n, -np.inf))
+            hi.append(np.zeros(n))
+    A = sp.vstack(rows).tocsr()
+    res = milp(c, constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
+               integrality=np.ones(nx + n), bounds=Bounds(0, 1),
+               options={"time_limit": max(0.1, time_limit), "mip_rel_gap": 1e-9, "disp": False})
+    if res.x is None:
+        return None, False
+    y = res.x[nx:] > 0.5
+    centres = np.flatnonzero(y)
+    lab = {int(j): t for t, j in enumerate(centres)}
+    x = res.x[:nx].reshape(n, n)
+    a = np.array([lab[int(np.argmax(x[i]))] for i in range(n)], dtype=np.int64)
+    return a, res.status == 0

@@ -1,0 +1,348 @@
+"""``solve_territories``: balanced, compact territories with locks, move caps, contiguity and a Pareto front.
+
+Strategy
+--------
+* Fixed centres (``territories[].center`` or per-unit ``distances``): exact MIP (HiGHS) when the
+  instance has at most ``EXACT_FIXED_MAX_PAIRS`` unit/territory pairs, else the balanced allocation
+  LP, rounded, repaired and improved by shift/swap local search.
+* Centres chosen by the solver: exact p-median-with-balance MIP for tiny instances without a current
+  alignment, else Hess location-allocation followed by iterated local search on the centres
+  (:mod:`optimizer.territories.locate`).
+* Contiguity: detached pieces are handed to a neighbouring territory, then balance is repaired and
+  the local search continues with contiguity-preserving moves only.
+
+Status semantics
+----------------
+``optimal``: the exact model proved optimality and every tolerance is met. ``feasible``: an
+assignment of every unit is returned; if some tolerance or cap could not be met, ``violations`` says
+which and by how much (the returned assignment is the closest found). ``no_solution`` is not used:
+a (possibly violating) assignment always exists because locks never conflict.
+
+Lower bound
+-----------
+``lower_bound`` is a *valid* bound only where stated in ``stats["bound_kind"]``: with fixed centres,
+the allocation LP over all unit/territory pairs (contiguity ignored); with chosen centres, only a
+proven-optimal exact solve gives one. ``stats["lp_final_centres"]`` is the LP value of the allocation
+to the returned centres: a bound for those centres only, not for the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from optimizer.errors import InternalError
+from optimizer.model.common import Location
+from optimizer.model.territories import (
+    ParetoPoint,
+    TerritoriesProblem,
+    TerritoriesSolution,
+    TerritoryMetrics,
+    TerritorySummary,
+    ToleranceViolation,
+)
+from optimizer.progress import ProgressCallback, Reporter
+from optimizer.territories.alloc import State, cost_matrix, solve_allocation
+from optimizer.territories.contiguity import repair_contiguity
+from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
+from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
+from optimizer.territories.locate import location_allocation, pmedian_exact
+
+DEFAULT_TIME_LIMIT = 30.0
+EXACT_FIXED_MAX_PAIRS = 20_000
+EXACT_PMEDIAN_MAX_UNITS = 24
+FULL_LP_MAX_PAIRS = 400_000
+PARETO_MAX_POINTS = 60
+
+
+def _fallback(inst: Instance, cost: FloatArray) -> IntArray:
+    """Start when the LP finds nothing: current territory where known, else the cheapest."""
+    a = np.argmin(cost, axis=1).astype(np.int64)
+    has = inst.current >= 0
+    a[has] = inst.current[has]
+    return a
+
+
+def _solve_fixed(inst: Instance, rep: Reporter, stats: dict[str, object]) -> tuple[IntArray, bool]:
+    assert inst.dist is not None
+    cost = cost_matrix(inst, inst.dist)
+    pairs = inst.n * inst.k
+    proven = False
+    a: IntArray | None = None
+    if pairs <= EXACT_FIXED_MAX_PAIRS:
+        res = solve_allocation(inst, cost, integral=True, time_limit=max(0.2, rep.time_left() * 0.7))
+        stats["method"] = "exact MIP (HiGHS)"
+        if res.assign is not None and (res.assign >= 0).all():
+            a, proven = res.assign, res.optimal
+    if a is None:
+        kk = None if pairs <= FULL_LP_MAX_PAIRS else 12
+        res = solve_allocation(inst, cost, integral=False, kk=kk, time_limit=max(0.2, rep.time_left() * 0.5))
+        stats.setdefault("method", "balanced allocation LP + repair + local search")
+        a = res.assign if res.assign is not None and (res.assign >= 0).all() else _fallback(inst, cost)
+    st = State(inst, a, cost)
+    if not proven:
+        st.repair_balance()
+        st.local_search(deadline_check=lambda: rep.should_stop)
+    return st.a, proven
+
+
+def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
+                stats: dict[str, object]) -> tuple[IntArray, IntArray, bool]:
+    if inst.n <= EXACT_PMEDIAN_MAX_UNITS and not (inst.current >= 0).any() and inst.max_moved is None:
+        a, proven = pmedian_exact(inst, max(0.2, rep.time_left() * 0.7))
+        if a is not None:
+            stats["method"] = "exact p-median with balance (HiGHS)"
+            return a, medoids(inst, a), proven
+    stats["method"] = "Hess location-allocation + iterated local search"
+
+    def on_best(v: float) -> bool:
+        return rep.update("improve", best=v)
+
+    kk = None if inst.k <= 12 else 10
+    a, med, _, runs = location_allocation(inst, rng, lambda: rep.should_stop, on_best, kk=kk)
+    stats["descents"] = runs
+    return a, med, False
+
+
+def _pareto(inst: Instance, dist: FloatArray, rep: Reporter, exact: bool) -> list[ParetoPoint]:
+    """Dispersion vs disruption front by the epsilon-constraint method (exact MIP when ``exact``).
+
+    Disruption is the workload moved when ``move_cost_basis`` is ``"workload"``, else units moved.
+    """
+    has = inst.current >= 0
+    if not has.any():
+        return []
+    by_w = bool(np.any(inst.move_size != 1.0)) or inst.max_workload_moved is not None
+    size = inst.measures[:, 0] if by_w else np.ones(inst.n)
+    dcost = inst.wt[:, None] * dist
+    disr = np.zeros_like(dcost)
+    disr[has] = size[has, None]
+    disr[np.flatnonzero(has), inst.current[has]] = 0.0
+    base = dataclasses.replace(inst, move_cost=np.zeros(inst.n))
+    pts: list[ParetoPoint] = []
+    step = 1e-6 * max(float(size[has].sum()), 1.0) if by_w else 0.5
+    cap: float | None = None
+
+    def run(cap_: float | None) -> tuple[IntArray, float, float] | None:
+        kw = {"max_wmoved": cap_} if by_w else {"max_moved": cap_}
+        tl = max(0.2, min(10.0, rep.time_left() / 4))
+        if exact:
+            r1 = solve_allocation(base, dcost, integral=True, time_limit=tl, **kw)  # type: ignore[arg-type]
+            if r1.assign is None or r1.value is None:
+                return None
+            r2 = solve_allocation(base, disr, integral=True, time_limit=tl, extra=(dcost, r1.value + 1e-7 * (
+                1 + abs(r1.value))), **kw)  # type: ignore[arg-type]
+            a = r2.assign if r2.assign is not None and (r2.assign >= 0).all() else r1.assign
+        else:
+            lim = dataclasses.replace(base, **({"max_workload_moved": cap_} if by_w else {"max_moved": cap_}))
+            r = solve_allocation(lim, dcost, integral=False, kk=None if inst.n * inst.k <= FULL_LP_MAX_PAIRS else 12,
+                                 time_limit=tl)
+            a = r.assign if r.assign is not None and (r.assign >= 0).all() else _fallback(inst, dcost)
+            st = State(lim, a, dcost)
+            st.repair_balance()
+            st.local_search(rounds=10)
+            if st.violation() > 1e-9:
+                return None
+            a = st.a
+        rows = np.arange(inst.n)
+        return a, float(dcost[rows, a].sum()), float(disr[rows, a].sum())
+
+    first = run(None)
+    if first is None:
+        return []
+    top = first[2]
+    caps = [None] if exact else [None] + [top * f for f in (0.8, 0.6, 0.45, 0.3, 0.2, 0.1, 0.05, 0.0)]
+    queue = list(caps)
+    seen_first = True
+    while queue and len(pts) < PARETO_MAX_POINTS and not rep.should_stop:
+        cap = queue.pop(0)
+        out = first if seen_first else run(cap)
+        seen_first = False
+        if out is None:
+            if exact:
+                break
+            continue
+        a, dv, mv = out
+        mask = (inst.current >= 0) & (a != inst.current)
+        pts.append(ParetoPoint(moved=int(mask.sum()), workload_moved=round(float(inst.measures[mask, 0].sum()), 9),
+                               dispersion=round(dv, 9), assignment={inst.ids[i]: inst.tids[a[i]] for i in range(inst.n)}
+                               if inst.n <= 200 else None))
+        if exact and mv > 0:
+            queue.append(mv - step)
+    # keep the non-dominated points, sorted by disruption
+    key = (lambda p: p.workload_moved) if by_w else (lambda p: float(p.moved))
+    pts.sort(key=lambda p: (key(p), p.dispersion))
+    front: list[ParetoPoint] = []
+    for p in pts:
+        if not front or p.dispersion < front[-1].dispersion - 1e-9:
+            front.append(p)
+    return front
+
+
+def _loc(inst: Instance, pt: FloatArray) -> Location | None:
+    if not np.isfinite(pt).all():
+        return None
+    if inst.metric == "haversine":
+        return Location(lat=float(pt[0]), lon=float(pt[1]))
+    return Location(x=float(pt[0]), y=float(pt[1]))
+
+
+def solve_territories(
+    problem: TerritoriesProblem,
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> TerritoriesSolution:
+    """Split units into balanced, compact territories.
+
+    Parameters
+    ----------
+    problem
+        A validated :class:`~optimizer.model.territories.TerritoriesProblem`.
+    time_limit
+        Seconds for the whole solve (the free-centre search uses all of it; exact models stop
+        earlier when proven).
+    seed
+        Random seed; the same seed and input give the same answer (up to the time limit cutting
+        the iterated local search at a different descent).
+    progress
+        Callback receiving :class:`~optimizer.progress.ProgressEvent`; return False to stop early.
+
+    Returns
+    -------
+    TerritoriesSolution
+        Assignment, per-territory totals, metrics recomputed from the assignment, violated
+        tolerances, the lower bound (see the module notes) and, if asked, the Pareto front.
+    """
+    t0 = time.monotonic()
+    rep = Reporter(progress, time_limit)
+    try:
+        inst = build_instance(problem)
+    except Exception as exc:  # pragma: no cover - validated input should always build
+        raise InternalError(f"could not build the territories instance: {exc}") from exc
+    rng = np.random.default_rng(seed)
+    stats: dict[str, object] = {"units": inst.n, "territories": inst.k}
+    rep.update("start", force=True, message=f"{inst.n} units, {inst.k} territories")
+    med: IntArray | None = None
+    if inst.fixed:
+        a, proven = _solve_fixed(inst, rep, stats)
+    else:
+        a, med, proven = _solve_free(inst, rep, rng, stats)
+
+    def centre_dist(m: IntArray | None) -> FloatArray:
+        if inst.dist is not None:
+            return inst.dist
+        assert m is not None
+        return inst.km(slice(None), inst.xy[m])
+
+    if inst.contiguity:
+        med = medoids(inst, a, med) if inst.dist is None else None
+        cost = cost_matrix(inst, centre_dist(med))
+        anchors = med if med is not None else np.argmin(centre_dist(None), axis=0).astype(np.int64)
+        st = State(inst, a, cost, contig=True)
+        before = st.a.copy()
+        repair_contiguity(st, anchors)
+        st.repair_balance()
+        st.local_search(rounds=20, deadline_check=lambda: rep.should_stop)
+        repair_contiguity(st, anchors)
+        if not np.array_equal(before, st.a):
+            proven = False
+        a = st.a
+    ev = evaluate(inst, a, med)
+    med = ev.med
+    dist_now = centre_dist(med)
+
+    # bound
+    lower: float | None = None
+    pairs = inst.n * inst.k
+    if inst.fixed:
+        if pairs <= FULL_LP_MAX_PAIRS:
+            lp = solve_allocation(inst, cost_matrix(inst, dist_now), integral=False, kk=None,
+                                  time_limit=max(1.0, min(60.0, rep.time_left() + 5)))
+            lower = lp.value
+            stats["bound_kind"] = "allocation LP over all unit/territory pairs: valid lower bound (contiguity ignored)"
+        else:
+            stats["bound_kind"] = "none: too many pairs for the full LP"
+        if proven:
+            lower = ev.objective
+    else:
+        if pairs <= FULL_LP_MAX_PAIRS:
+            lp = solve_allocation(inst, cost_matrix(inst, dist_now), integral=False, kk=None,
+                                  time_limit=max(1.0, min(60.0, rep.time_left() + 5)))
+            stats["lp_final_centres"] = lp.value
+        if proven:
+            lower = ev.objective
+            stats["bound_kind"] = "exact p-median MIP proved optimal"
+        else:
+            stats["bound_kind"] = ("none valid for chosen centres; lp_final_centres bounds the allocation to the "
+                                   "returned centres only")
+    pareto: list[ParetoPoint] = []
+    if problem.pareto:
+        rep.update("pareto", force=True)
+        pareto = _pareto(inst, dist_now, rep, exact=pairs <= EXACT_FIXED_MAX_PAIRS)
+
+    # metrics and summaries, all recomputed from the assignment
+    w = inst.measures[:, 0]
+    dispersion_t = np.bincount(a, weights=w * ev.udist, minlength=inst.k)
+    diam = diameters(inst, a)
+    comp = components(inst, a)
+    cpts = inst.centers if inst.centers is not None else (
+        inst.xy[med] if med is not None else np.full((inst.k, 2), np.nan))
+    summaries = [
+        TerritorySummary(id=inst.tids[t], center=_loc(inst, cpts[t]), units=int(ev.loads[t, 2]),
+                         workload=float(ev.loads[t, 0]), potential=float(ev.loads[t, 1]),
+                         dispersion=float(dispersion_t[t]), diameter_km=float(diam[t]), connected=bool(comp[t] <= 1))
+        for t in range(inst.k)
+    ]
+    metrics = TerritoryMetrics(
+        workload_max_dev=float(ev.dev[0]), potential_max_dev=float(ev.dev[1]), units_max_dev=float(ev.dev[2]),
+        dispersion=float(w @ ev.udist), diameter_km=float(diam.max(initial=0.0)),
+        disconnected=int((comp > 1).sum()), moved=ev.moved, workload_moved=ev.workload_moved,
+        distance_sum=float(ev.udist.sum()),
+    )
+    violations = _violations(inst, problem, ev, comp)
+    status = "optimal" if proven and not violations else "feasible"
+    stats["runtime_s"] = round(time.monotonic() - t0, 3)
+    stats["seed"] = seed
+    rep.update("done", best=ev.objective, bound=lower, force=True)
+    return TerritoriesSolution(
+        status=status, objective=ev.objective,
+        assignment={inst.ids[i]: inst.tids[a[i]] for i in range(inst.n)},
+        territories=summaries, metrics=metrics, lower_bound=lower, violations=violations,
+        pareto=pareto, stats=stats,
+    )
+
+
+def _violations(inst: Instance, problem: TerritoriesProblem, ev: object, comp: IntArray) -> list[ToleranceViolation]:
+    from optimizer.territories.evaluate import Evaluation
+
+    assert isinstance(ev, Evaluation)
+    out: list[ToleranceViolation] = []
+    for j, name in enumerate(("workload", "potential", "units")):
+        if name in inst.tol and ev.dev[j] > inst.tol[name] + 1e-9:
+            out.append(ToleranceViolation(constraint=f"balance.{name}", limit=inst.tol[name], achieved=float(ev.dev[j]),
+                                          message=f"{name} deviates {ev.dev[j]:.2%} from the mean "
+                                                  f"(tolerance {inst.tol[name]:.2%})"))
+    for t, terr in enumerate(problem.territories or []):
+        if terr.capacity is not None and ev.loads[t, 0] > terr.capacity + 1e-9:
+            out.append(ToleranceViolation(constraint=f"territories[{t}].capacity", limit=terr.capacity,
+                                          achieved=float(ev.loads[t, 0]),
+                                          message=f"workload {ev.loads[t, 0]:.2f} over capacity {terr.capacity:.2f}"))
+    if inst.max_moved is not None and ev.moved > inst.max_moved + 1e-9:
+        out.append(ToleranceViolation(constraint="max_moved", limit=inst.max_moved, achieved=ev.moved,
+                                      message=f"{ev.moved} units moved, cap {inst.max_moved:g}"))
+    if inst.max_workload_moved is not None and ev.workload_moved > inst.max_workload_moved + 1e-9:
+        out.append(ToleranceViolation(constraint="max_workload_moved", limit=inst.max_workload_moved,
+                                      achieved=ev.workload_moved,
+                                      message=f"workload moved {ev.workload_moved:.4g}, cap "
+                                              f"{inst.max_workload_moved:.4g}"))
+    if inst.contiguity and (comp > 1).any():
+        out.append(ToleranceViolation(constraint="contiguity", limit=0, achieved=float((comp > 1).sum()),
+                                      message=f"{int((comp > 1).sum())} territories are not connected"))
+    return out
+
+
+__all__ = ["solve_territories", "unit_distances"]
