@@ -1,4 +1,57 @@
-"""Staffing problem (headcount per role, direction and month) and its solution."""
+"""Staffing problem (headcount per role, direction and month) and its solution.
+
+Semantics (the MILP in :mod:`optimizer.staffing` implements exactly this)
+------------------------------------------------------------------------
+Months are indexed ``0..months-1``.
+
+Funnel
+    Each direction has a list of funnel ``stages`` from the first activity (e.g. cold calls) to the
+    deal (the last stage). ``rate`` of stage k converts the volume of stage k-1 *in the same month*
+    into stage k; ``inbound_per_month`` leads enter at ``inbound_stage`` (default the second stage)
+    without needing the stages before it. A stage produced by a role (``Role.produces.activity``)
+    is also limited by that role's capacity (``per_month`` x effective headcount), so e.g. meetings
+    are bounded both by the meetings telesales booked and by what account managers can hold.
+    The first stage must be produced by a role or be the inbound stage.
+Cycle lag
+    Deals of the last stage in month m are booked as revenue in month ``m + cycle_months``; deals
+    that would book after the horizon do not count. Revenue of a direction in month t is
+    ``base_revenue[t] + avg_deal x deals[t - cycle_months]``.
+Hit plan
+    ``plan_basis="horizon"`` (default): a direction hits plan when its total revenue over the horizon
+    is at least its plan (a monthly list is summed). ``"monthly"``: its revenue in every month is at
+    least that month's plan (a yearly number is spread evenly). A direction without ``plan`` gets
+    ``share x plan_total``. ``plan`` and ``base_revenue`` given as one number are totals over the
+    horizon, spread evenly over the months. The Monte Carlo ``overall`` probability is P(total revenue of all
+    directions >= total plan) (monthly basis: every month's total); per direction it is the
+    direction's own plan.
+Headcount, attrition
+    Hires ``h`` and headcount ``n`` are integers. Attrition is handled on an expected headcount
+    ``e``: ``e[t] = (1 - attrition) e[t-1] + h[t] - x[t]`` (``x`` >= 0 are reductions: not
+    back-filling, moves, layoffs, at no cost), starting from ``e[-1] = current``, and the paid,
+    integer headcount stays within half a person of it: ``|n[t] - e[t]| <= 0.5``. So fractional
+    expected leavers accumulate across months and the integer headcount is their rounding, not a
+    round-up every month (which would overstate turnover).
+Ramp-up
+    A hire of month m works at ``ramp[k]`` of full productivity in month m+k (k < len(ramp)), fully
+    afterwards; effective headcount is ``n[t] - sum_k (1 - ramp[k]) (1 - attrition)^k h[t-k]``.
+    The current staff are fully productive.
+Scope
+    ``scope="direction"`` roles are sized per direction; ``"shared"`` roles form one pool (direction
+    ``"*"`` in the output) whose capacity serves every direction's funnel.
+Structure
+    ``{role, manages, span}``: ``span x n[role] >= n[manages]`` per direction when both are direction
+    roles, against the sum over directions when ``role`` is shared. ``{role, supports, ratio}`` is the
+    same inequality for support staff (one assistant per up to ``ratio`` telesales).
+Limits and cost
+    ``max_hires_per_month`` bounds a role's hires over all directions in each month; ``min_headcount``
+    / ``max_headcount`` bound each group (direction, or the pool). Cost = sum of ``monthly_cost x n``
+    + ``hiring_cost x h``. ``budget`` caps it (also under ``min_cost`` when given).
+Objectives
+    ``min_cost``: cheapest staffing hitting every direction's plan. ``max_revenue``: the most total
+    revenue within ``budget`` (then the cheapest staffing achieving it). With ``service_level`` p,
+    ``min_cost`` looks for the cheapest staffing whose Monte Carlo probability of hitting plan is at
+    least p (conversion rates drawn from beta laws with mean ``rate`` and sd ``rate_sd``).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +89,7 @@ class Direction(Base):
     base_revenue: NonNegFloat | list[NonNegFloat] = 0.0
     inbound_per_month: NonNegFloat = 0.0
     inbound_stage: str | None = None
+    """Stage the inbound leads enter at (default: the second stage, or the only one)."""
 
 
 class Produces(Base):
@@ -59,6 +113,8 @@ class Role(Base):
     produces: Produces | None = None
     scope: Literal["direction", "shared"] = "direction"
     days_per_month: Annotated[float, Field(gt=0, le=31)] = 21.0
+    min_headcount: Annotated[int, Field(ge=0)] = 0
+    max_headcount: Annotated[int, Field(ge=0)] | None = None
 
 
 class SpanRule(Base):
@@ -89,6 +145,9 @@ class StaffingProblem(Base):
     objective: Literal["min_cost", "max_revenue"] = "min_cost"
     budget: NonNegFloat | None = None
     service_level: Annotated[float, Field(gt=0, lt=1)] | None = None
+    plan_basis: Literal["horizon", "monthly"] = "horizon"
+    solver: Literal["auto", "cbc", "highs"] = "auto"
+    mc_draws: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000
     options: SolveOptions = Field(default_factory=SolveOptions)
 
     @model_validator(mode="after")
@@ -142,6 +201,26 @@ def staffing_errors(p: StaffingProblem) -> list[ErrorItem]:
             errs.append(ErrorItem(f"structure[{i}].role", f"unknown role {rule.role!r}"))
         if other not in rids:
             errs.append(ErrorItem(f"structure[{i}].{other_field}", f"unknown role {other!r}"))
+    produced = {r.produces.activity for r in p.roles if r.produces is not None}
+    for i, d in enumerate(p.directions):
+        first = d.funnel[0].stage
+        inbound_at = d.inbound_stage or (d.funnel[1].stage if len(d.funnel) > 1 else first)
+        if first not in produced and not (inbound_at == first and d.inbound_per_month > 0):
+            errs.append(ErrorItem(f"directions[{i}].funnel[0].stage",
+                                  f"no role produces the first stage {first!r} and no inbound enters there"))
+    for i, r in enumerate(p.roles):
+        if r.scope == "shared" and isinstance(r.current, dict):
+            errs.append(ErrorItem(f"roles[{i}].current", "a shared role has one pool: give a number"))
+        if r.max_headcount is not None and r.max_headcount < r.min_headcount:
+            errs.append(ErrorItem(f"roles[{i}].max_headcount", "is below min_headcount"))
+    for i, rule in enumerate(p.structure):
+        other = rule.manages if isinstance(rule, SpanRule) else rule.supports
+        if rule.role in rids and other in rids:
+            if p.roles[rids[rule.role]].scope == "direction" and p.roles[rids[other]].scope == "shared":
+                errs.append(ErrorItem(f"structure[{i}].role",
+                                      f"{rule.role!r} is sized per direction but {other!r} is a shared pool"))
+            if rule.role == other:
+                errs.append(ErrorItem(f"structure[{i}].role", "a role cannot manage or support itself"))
     if p.objective == "max_revenue" and p.budget is None:
         errs.append(ErrorItem("budget", "objective max_revenue needs a budget"))
     return errs
@@ -185,6 +264,15 @@ class Probability(Base):
     per_direction: dict[str, float] = Field(default_factory=dict)
 
 
+class FrontierPoint(Base):
+    """One point of the cost-vs-probability frontier of service-level sizing."""
+
+    plan_factor: float
+    cost: float
+    probability: float
+    headcount: int
+
+
 class StaffingSolution(Base):
     """Solution of a :class:`StaffingProblem`."""
 
@@ -201,4 +289,5 @@ class StaffingSolution(Base):
     norms: dict[str, dict[str, float]] = Field(default_factory=dict)
     diagnosis: list[dict[str, Any]] = Field(default_factory=list)
     probability: Probability | None = None
+    frontier: list[FrontierPoint] = Field(default_factory=list)
     stats: dict[str, Any] = Field(default_factory=dict)
