@@ -1,0 +1,131 @@
+"""Executors: where solves run. One interface, two implementations.
+
+* :class:`LocalExecutor` (default): a pool of ``spawn``-ed processes on this machine, so a solve never
+  blocks the server's event loop; ``workers`` caps how many run at once.
+* :class:`RayExecutor`: Ray tasks on ``RAY_ADDRESS`` (a cluster) or a local Ray runtime
+  (``pip install salesplan[ray]``). Workers reach the job store through its URL, so on a cluster use
+  PostgreSQL.
+
+Cancellation is cooperative in both (the worker's progress callback reads the job's cancel flag).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from abc import ABC, abstractmethod
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from api.settings import Settings
+from api.worker import Task, init_local_worker, run_task
+
+log = logging.getLogger("salesplan.executors")
+
+
+class Executor(ABC):
+    """Runs :class:`~api.worker.Task` objects; ``capacity`` is how many may run at once."""
+
+    name = "executor"
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+
+    @abstractmethod
+    def submit(self, task: Task) -> Future[dict[str, Any]]:
+        """Start ``task``; the future resolves to :func:`api.worker.run_task`'s answer."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Stop the workers (running solves are abandoned; the store re-queues them)."""
+
+
+class LocalExecutor(Executor):
+    """A process pool on this machine.
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes (the server-wide cap of simultaneous solves).
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.capacity,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_local_worker,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, task: Task) -> Future[dict[str, Any]]:
+        """Run ``task`` in a pool process (a broken pool is replaced once)."""
+        try:
+            return self._pool.submit(run_task, task)
+        except BrokenProcessPool:
+            log.warning("process pool broken (a worker died); starting a new one")
+            self._pool = self._new_pool()
+            return self._pool.submit(run_task, task)
+
+    def shutdown(self) -> None:
+        """Terminate the worker processes without waiting for their solves."""
+        procs = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:  # the pool has no public way to stop a running task
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
+
+class RayExecutor(Executor):
+    """Ray tasks (one CPU each) on ``address`` or on a local Ray runtime.
+
+    Parameters
+    ----------
+    capacity
+        Most tasks in flight at once.
+    address
+        Ray cluster address; None: ``RAY_ADDRESS`` or an already initialised / new local runtime.
+    """
+
+    name = "ray"
+
+    def __init__(self, capacity: int, address: str | None = None) -> None:
+        super().__init__(capacity)
+        try:
+            import ray
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise RuntimeError("the ray executor needs `pip install salesplan[ray]`") from exc
+        self._ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
+                     ignore_reinit_error=True, log_to_driver=False)
+            self._started_here = True
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+
+    def submit(self, task: Task) -> Future[dict[str, Any]]:
+        """Start ``task`` as a Ray task."""
+        ref = self._remote.remote(task)
+        fut: Future[dict[str, Any]] = ref.future()
+        return fut
+
+    def shutdown(self) -> None:
+        """Shut Ray down if this executor started it."""
+        if self._started_here:
+            self._ray.shutdown()
+
+
+def make_executor(settings: Settings) -> Executor:
+    """The executor named by ``settings.executor``."""
+    if settings.executor == "ray":
+        return RayExecutor(settings.workers, settings.ray_address)
+    return LocalExecutor(settings.workers)

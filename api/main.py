@@ -1,0 +1,293 @@
+"""The jobs API: app factory :func:`create_app` and :func:`serve` (``salesplan serve``).
+
+Settings come from ``SALESPLAN_*`` environment variables (:class:`api.settings.Settings`). OpenAPI is
+at ``/openapi.json`` and ``/docs``; the problem and solution schemas are those of ``optimizer.model``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import ApiError
+from api.dispatcher import Dispatcher
+from api.executors import make_executor
+from api.routes import batches, jobs, system
+from api.schemas import BatchRequest, ErrorResponse, JobRequest
+from api.settings import Settings
+from api.store import SqlJobStore
+from optimizer.errors import ErrorItem, InputError, format_path
+
+log = logging.getLogger("salesplan.api")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": desc}
+    for code, desc in ((401, "missing or unknown API key"), (404, "no such job, batch or kind for this tenant"),
+                       (409, "conflict (not ready, already finished, Idempotency-Key reused)"),
+                       (413, "request body too large"), (422, "invalid input: every offending field"))
+}
+
+
+@dataclass
+class HttpStats:
+    """Request counters for ``/metrics`` (per server process, not job state)."""
+
+    requests: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, method: str, route: str, code: int, dt: float) -> None:
+        """Count one request."""
+        with self.lock:
+            key = (method, route, code)
+            self.requests[key] = self.requests.get(key, 0) + 1
+            self.seconds += dt
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _json_bytes(status: int, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = json.dumps(body).encode()
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]}
+    return start, {"type": "http.response.body", "body": data}
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to request bodies larger than ``max_bytes`` (by Content-Length or as they stream in)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = {"code": "too_large", "message": f"request body larger than {self.max_bytes} bytes", "errors": []}
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    n = int(value)
+                except ValueError:
+                    n = 0
+                if n > self.max_bytes:
+                    start, body = _json_bytes(413, too_big)
+                    await send(start)
+                    await send(body)
+                    return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLarge:
+            if not started:
+                start, body = _json_bytes(413, too_big)
+                await send(start)
+                await send(body)
+
+
+def _error_response(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None,
+                    headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "errors": errors or []}, status_code=status,
+                        headers=headers)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers)
+
+    @app.exception_handler(InputError)
+    async def _input_error(_: Request, exc: InputError) -> JSONResponse:
+        return _error_response(422, exc.code, "invalid input", [e.to_dict() for e in exc.errors])
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        items: list[dict[str, str]] = []
+        for e in exc.errors():
+            loc = list(e.get("loc", ()))
+            if loc and loc[0] == "body":
+                loc = loc[1:]
+            path = format_path([p for p in loc if isinstance(p, int | str)])
+            msg = "required field is missing" if e.get("type") == "missing" else str(e.get("msg", "invalid"))
+            if e.get("type") == "extra_forbidden":
+                msg = "unknown field (check the spelling)"
+            items.append(ErrorItem(path, msg).to_dict())
+        n = len(items)
+        return _error_response(422, "invalid_input", f"{n} problem{'s' if n != 1 else ''} in the request", items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return _error_response(500, "internal", "internal error (logged on the server)")
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """OpenAPI with the optimizer's problem and solution schemas as components."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from optimizer.model import PROBLEMS, SOLUTIONS, kinds
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        ks = kinds()
+        models = [(PROBLEMS[k], "validation") for k in ks] + [(SOLUTIONS[k], "serialization") for k in ks]
+        models += [(JobRequest, "validation"), (BatchRequest, "validation")]
+        _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+        comps = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in defs.get("$defs", {}).items():
+            comps.setdefault(name, schema)
+        refs = [{"$ref": f"#/components/schemas/{PROBLEMS[k].__name__}"} for k in ks]
+        # documentation only: the server validates the problem itself to report every field at once
+        if "JobRequest" in comps:
+            comps["JobRequest"]["properties"]["kind"] = {"type": "string", "enum": ks, "title": "Kind"}
+            comps["JobRequest"]["properties"]["problem"]["description"] = (
+                "a problem of the given kind: " + ", ".join(f"{k} -> {PROBLEMS[k].__name__}" for k in ks))
+        spec["info"]["x-problem-schemas"] = refs
+        app.openapi_schema = spec
+        return spec
+
+    return build
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API.
+
+    Parameters
+    ----------
+    settings
+        Server settings; default: from the environment.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The app; the dispatcher (and its executor) starts with the app's lifespan.
+    """
+    settings = settings or Settings()
+    keys = settings.key_table()
+    store = SqlJobStore(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher: Dispatcher | None = None
+        if settings.start_dispatcher:
+            dispatcher = Dispatcher(store, make_executor(settings), settings)
+            dispatcher.start()
+        app.state.dispatcher = dispatcher
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+            app.state.dispatcher = None
+
+    app = FastAPI(
+        title="salesplan jobs API",
+        version="0.1.0",
+        description="Submit staffing, territory, route and pipeline solves as jobs; follow, cancel and fetch them.",
+        lifespan=lifespan,
+        responses=_ERRORS,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.keys = keys
+    app.state.dispatcher = None
+    app.state.http_stats = HttpStats()
+    _install_handlers(app)
+    app.include_router(jobs.router)
+    app.include_router(batches.router)
+    app.include_router(system.router)
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        app.state.http_stats.add(request.method, getattr(route, "path", "unmatched"), response.status_code,
+                                 time.perf_counter() - t0)
+        return response
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
+    """Run the API with uvicorn (``salesplan serve``).
+
+    Parameters
+    ----------
+    host
+        Address to bind; without API keys only loopback addresses are allowed.
+    port
+        TCP port.
+    settings
+        Server settings; default: from the environment.
+
+    Raises
+    ------
+    InputError
+        When asked to bind a non-loopback address without API keys, or on malformed key settings.
+    """
+    import uvicorn
+
+    settings = settings or Settings()
+    try:
+        settings.key_table()
+    except (ValueError, OSError) as exc:
+        raise InputError([ErrorItem("SALESPLAN_API_KEYS", str(exc))]) from None
+    if not settings.auth_enabled and not is_loopback(host):
+        raise InputError([ErrorItem("host", f"refusing to bind {host} without API keys: set SALESPLAN_API_KEYS "
+                                            "(key:tenant,...) or SALESPLAN_API_KEYS_FILE, or bind 127.0.0.1")])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

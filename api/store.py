@@ -1,0 +1,654 @@
+"""Job store: the one place where job state lives (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+
+Problems, results and events are persisted, so a restarted server (even after ``kill -9``) finds every
+accepted job again: queued jobs still run, running jobs whose server stopped heart-beating are
+re-queued (or failed after ``max_attempts``). Workers (other processes, Ray tasks) open their own
+:class:`SqlJobStore` on the same URL to report progress, read the cancel flag and write the result.
+
+Claiming is atomic on both back-ends: candidates are read (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)
+and each is taken with ``UPDATE ... WHERE id = ? AND status = 'queued'``, so two dispatchers never
+run the same attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+FINAL = ("succeeded", "failed", "cancelled")
+STATUSES = ("queued", "running", *FINAL)
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("problem", sa.Text, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("batch_id", sa.String(32), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("progress", sa.Text, nullable=True),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_tenant_idem"),
+    sa.Index("ix_jobs_status_created", "status", "created_at"),
+    sa.Index("ix_jobs_tenant_created", "tenant", "created_at"),
+    sa.Index("ix_jobs_batch", "batch_id"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("tenant", "idempotency_key", name="uq_batches_tenant_idem"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(32), nullable=False, index=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("data", sa.Text, nullable=True),
+)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as stored (without its problem and result bodies)."""
+
+    id: str
+    tenant: str
+    kind: str
+    status: str
+    options: dict[str, Any]
+    attempts: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: dict[str, Any] | None
+    error: dict[str, Any] | None
+    cancel_requested: bool
+    has_result: bool
+    batch_id: str | None
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a worker needs to run one attempt of a job."""
+
+    id: str
+    run_id: str
+    attempt: int
+    kind: str
+    problem: dict[str, Any]
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """One job to create."""
+
+    kind: str
+    problem: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch and the status of its jobs."""
+
+    id: str
+    tenant: str
+    size: int
+    created_at: float
+    jobs: list[tuple[str, str]]  # (job id, status) in submission order
+
+
+def request_hash(payload: Any) -> str:
+    """Stable hash of a request body (detects an Idempotency-Key reused for another request)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class JobStore(ABC):
+    """Interface of a job store."""
+
+    @abstractmethod
+    def create_job(self, tenant: str, job: NewJob, idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
+        """Insert a queued job; with a known ``idempotency_key`` return the existing job and False."""
+
+    @abstractmethod
+    def create_batch(
+        self, tenant: str, items: list[NewJob], idempotency_key: str | None = None
+    ) -> tuple[BatchRecord, bool]:
+        """Insert a batch and its queued jobs in one transaction."""
+
+    @abstractmethod
+    def get_job(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        """The job, or None when missing or owned by another tenant."""
+
+    @abstractmethod
+    def get_result(self, job_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+        """The stored solution of the job, if any."""
+
+    @abstractmethod
+    def get_problem(self, job_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+        """The stored problem of the job."""
+
+    @abstractmethod
+    def list_jobs(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        batch_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[JobRecord], int]:
+        """A page of the tenant's jobs (newest first) and the total count."""
+
+    @abstractmethod
+    def get_batch(self, batch_id: str, tenant: str | None = None) -> BatchRecord | None:
+        """The batch with its jobs' statuses."""
+
+    @abstractmethod
+    def request_cancel(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        """Cancel a queued job now, flag a running one (its worker stops and keeps its best)."""
+
+    @abstractmethod
+    def claim(self, owner: str, limit: int) -> list[ClaimedJob]:
+        """Atomically take up to ``limit`` queued jobs (oldest first) for ``owner``."""
+
+    @abstractmethod
+    def heartbeat(self, owner: str, job_ids: list[str]) -> None:
+        """Mark the owner's running jobs alive."""
+
+    @abstractmethod
+    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False) -> bool:
+        """Store the latest progress; return True when a cancel was requested."""
+
+    @abstractmethod
+    def finish(
+        self,
+        job_id: str,
+        run_id: str,
+        status: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store the outcome of a run; False when that run is no longer the job's current one."""
+
+    @abstractmethod
+    def recover(self, stale_after_s: float, max_attempts: int) -> tuple[int, int]:
+        """Re-queue (or fail after ``max_attempts``) running jobs whose server stopped; (requeued, failed)."""
+
+    @abstractmethod
+    def release(self, owner: str) -> int:
+        """Put the owner's running jobs back in the queue (graceful shutdown); the attempt is not counted."""
+
+    @abstractmethod
+    def events(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's event log, oldest first."""
+
+    @abstractmethod
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of jobs per (kind, status), all tenants."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise when the database is unreachable."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), allow_nan=False)
+
+
+def _loads(v: str | None) -> Any:
+    return None if v is None else json.loads(v)
+
+
+_LIGHT = [c for c in jobs.c if c.name not in ("problem", "result")]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and thread sharing.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL.
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+    """
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class SqlJobStore(JobStore):
+    """SQLAlchemy implementation of :class:`JobStore`.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy database URL (``sqlite:///file.db``, ``postgresql+psycopg://user:pw@host/db``).
+    create
+        Create the tables when missing.
+    """
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        if create:
+            metadata.create_all(self.engine)
+
+    # -- helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _record(row: Any) -> JobRecord:
+        m = row._mapping
+        return JobRecord(
+            id=m["id"],
+            tenant=m["tenant"],
+            kind=m["kind"],
+            status=m["status"],
+            options=_loads(m["options"]) or {},
+            attempts=m["attempts"],
+            created_at=m["created_at"],
+            started_at=m["started_at"],
+            finished_at=m["finished_at"],
+            progress=_loads(m["progress"]),
+            error=_loads(m["error"]),
+            cancel_requested=bool(m["cancel_requested"]),
+            has_result=bool(m["has_result"]),
+            batch_id=m["batch_id"],
+            idempotency_key=m["idempotency_key"],
+        )
+
+    def _select_light(self) -> sa.Select[Any]:
+        return sa.select(*_LIGHT, jobs.c.result.is_not(None).label("has_result"))
+
+    def _job_row(self, job: NewJob, tenant: str, now: float, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4().hex,
+            "tenant": tenant,
+            "kind": job.kind,
+            "status": "queued",
+            "problem": _dumps(job.problem),
+            "options": _dumps(job.options),
+            "attempts": 0,
+            "created_at": now,
+            "cancel_requested": False,
+            **extra,
+        }
+
+    def _event(self, conn: sa.Connection, job_id: str, type_: str, data: Any = None, at: float | None = None) -> None:
+        conn.execute(
+            events.insert().values(job_id=job_id, at=at or time.time(), type=type_,
+                                   data=None if data is None else _dumps(data))
+        )
+
+    # -- creation ------------------------------------------------------------------------------
+    def create_job(self, tenant: str, job: NewJob, idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
+        """Insert a queued job (see :meth:`JobStore.create_job`)."""
+        now = time.time()
+        h = None
+        if idempotency_key:
+            h = request_hash({"kind": job.kind, "problem": job.problem, "options": job.options})
+        row = self._job_row(job, tenant, now, idempotency_key=idempotency_key, request_hash=h)
+        if idempotency_key:
+            existing = self._by_key(tenant, idempotency_key, h)
+            if existing is not None:
+                return existing, False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(jobs.insert().values(**row))
+                self._event(conn, row["id"], "submitted", {"kind": job.kind}, now)
+        except IntegrityError:
+            # a concurrent request with the same key won the race
+            if idempotency_key:
+                existing = self._by_key(tenant, idempotency_key, h)
+                if existing is not None:
+                    return existing, False
+            raise
+        rec = self.get_job(row["id"])
+        assert rec is not None
+        return rec, True
+
+    def _by_key(self, tenant: str, key: str, h: str | None) -> JobRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                self._select_light().add_columns(jobs.c.request_hash.label("rh"))
+                .where(jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
+            ).first()
+        if row is None:
+            return None
+        if row._mapping["rh"] != h:
+            raise IdempotencyConflict(key)
+        return self._record(row)
+
+    def create_batch(
+        self, tenant: str, items: list[NewJob], idempotency_key: str | None = None
+    ) -> tuple[BatchRecord, bool]:
+        """Insert a batch and its jobs (see :meth:`JobStore.create_batch`)."""
+        now = time.time()
+        h = None
+        if idempotency_key:
+            h = request_hash([{"kind": j.kind, "problem": j.problem, "options": j.options} for j in items])
+            existing = self._batch_by_key(tenant, idempotency_key, h)
+            if existing is not None:
+                return existing, False
+        bid = uuid.uuid4().hex
+        # distinct created_at keeps the batch's submission order in the queue
+        rows = [self._job_row(j, tenant, now + i * 1e-6, batch_id=bid) for i, j in enumerate(items)]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(batches.insert().values(id=bid, tenant=tenant, size=len(items), created_at=now,
+                                                     idempotency_key=idempotency_key, request_hash=h))
+                if rows:
+                    conn.execute(jobs.insert(), rows)
+                    conn.execute(events.insert(), [
+                        {"job_id": r["id"], "at": now, "type": "submitted",
+                         "data": _dumps({"kind": r["kind"], "batch": bid})} for r in rows
+                    ])
+        except IntegrityError:
+            if idempotency_key:
+                existing = self._batch_by_key(tenant, idempotency_key, h)
+                if existing is not None:
+                    return existing, False
+            raise
+        rec = self.get_batch(bid)
+        assert rec is not None
+        return rec, True
+
+    def _batch_by_key(self, tenant: str, key: str, h: str | None) -> BatchRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(batches.c.id, batches.c.request_hash).where(
+                    batches.c.tenant == tenant, batches.c.idempotency_key == key)
+            ).first()
+        if row is None:
+            return None
+        if row.request_hash != h:
+            raise IdempotencyConflict(key)
+        return self.get_batch(row.id)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def get_job(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        """The job (see :meth:`JobStore.get_job`)."""
+        q = self._select_light().where(jobs.c.id == job_id)
+        if tenant is not None:
+            q = q.where(jobs.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else self._record(row)
+
+    def _body(self, col: sa.Column[Any], job_id: str, tenant: str | None) -> dict[str, Any] | None:
+        q = sa.select(col).where(jobs.c.id == job_id)
+        if tenant is not None:
+            q = q.where(jobs.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            v = conn.execute(q).scalar()
+        out: dict[str, Any] | None = _loads(v)
+        return out
+
+    def get_result(self, job_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+        """The stored solution (see :meth:`JobStore.get_result`)."""
+        return self._body(jobs.c.result, job_id, tenant)
+
+    def get_problem(self, job_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+        """The stored problem (see :meth:`JobStore.get_problem`)."""
+        return self._body(jobs.c.problem, job_id, tenant)
+
+    def list_jobs(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        batch_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[JobRecord], int]:
+        """A page of jobs (see :meth:`JobStore.list_jobs`)."""
+        conds = [jobs.c.tenant == tenant]
+        if status:
+            conds.append(jobs.c.status == status)
+        if kind:
+            conds.append(jobs.c.kind == kind)
+        if batch_id:
+            conds.append(jobs.c.batch_id == batch_id)
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(*conds)).scalar() or 0
+            rows = conn.execute(
+                self._select_light().where(*conds)
+                .order_by(jobs.c.created_at.desc(), jobs.c.id).limit(limit).offset(offset)
+            ).all()
+        return [self._record(r) for r in rows], int(total)
+
+    def get_batch(self, batch_id: str, tenant: str | None = None) -> BatchRecord | None:
+        """The batch (see :meth:`JobStore.get_batch`)."""
+        q = sa.select(batches).where(batches.c.id == batch_id)
+        if tenant is not None:
+            q = q.where(batches.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            b = conn.execute(q).first()
+            if b is None:
+                return None
+            rows = conn.execute(
+                sa.select(jobs.c.id, jobs.c.status).where(jobs.c.batch_id == batch_id).order_by(jobs.c.created_at)
+            ).all()
+        return BatchRecord(b.id, b.tenant, b.size, b.created_at, [(r.id, r.status) for r in rows])
+
+    def events(self, job_id: str) -> list[dict[str, Any]]:
+        """The event log (see :meth:`JobStore.events`)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(events.c.at, events.c.type, events.c.data).where(events.c.job_id == job_id)
+                .order_by(events.c.id)
+            ).all()
+        return [{"at": r.at, "type": r.type, "data": _loads(r.data)} for r in rows]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Jobs per (kind, status) (see :meth:`JobStore.counts`)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.kind, jobs.c.status, sa.func.count()).group_by(jobs.c.kind, jobs.c.status)
+            ).all()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def ping(self) -> None:
+        """Run ``SELECT 1`` (see :meth:`JobStore.ping`)."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    # -- state changes -------------------------------------------------------------------------
+    def request_cancel(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        """Cancel or flag the job (see :meth:`JobStore.request_cancel`)."""
+        now = time.time()
+        owned = [jobs.c.id == job_id] + ([jobs.c.tenant == tenant] if tenant is not None else [])
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                jobs.update().where(*owned, jobs.c.status == "queued")
+                .values(status="cancelled", finished_at=now, cancel_requested=True)
+            )
+            if res.rowcount:
+                self._event(conn, job_id, "cancelled", {"while": "queued"}, now)
+            else:
+                res = conn.execute(
+                    jobs.update().where(*owned, jobs.c.status == "running", jobs.c.cancel_requested.is_(False))
+                    .values(cancel_requested=True)
+                )
+                if res.rowcount:
+                    self._event(conn, job_id, "cancel_requested", None, now)
+        return self.get_job(job_id, tenant)
+
+    def claim(self, owner: str, limit: int) -> list[ClaimedJob]:
+        """Take queued jobs (see :meth:`JobStore.claim`)."""
+        if limit <= 0:
+            return []
+        now = time.time()
+        out: list[ClaimedJob] = []
+        with self.engine.begin() as conn:
+            q = (sa.select(jobs.c.id).where(jobs.c.status == "queued")
+                 .order_by(jobs.c.created_at, jobs.c.id).limit(limit))
+            if self.is_postgres:
+                q = q.with_for_update(skip_locked=True)
+            ids = list(conn.execute(q).scalars())
+            for jid in ids:
+                run_id = uuid.uuid4().hex
+                res = conn.execute(
+                    jobs.update().where(jobs.c.id == jid, jobs.c.status == "queued")
+                    .values(status="running", owner=owner, run_id=run_id, attempts=jobs.c.attempts + 1, started_at=now,
+                            heartbeat_at=now, progress=None)
+                    .returning(jobs.c.attempts, jobs.c.kind, jobs.c.problem, jobs.c.options)
+                )
+                row = res.first()
+                if row is None:
+                    continue
+                self._event(conn, jid, "started", {"attempt": row.attempts, "owner": owner}, now)
+                out.append(ClaimedJob(jid, run_id, row.attempts, row.kind, json.loads(row.problem),
+                                      json.loads(row.options)))
+        return out
+
+    def heartbeat(self, owner: str, job_ids: list[str]) -> None:
+        """Refresh heartbeats (see :meth:`JobStore.heartbeat`)."""
+        if not job_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                jobs.update().where(jobs.c.id.in_(job_ids), jobs.c.owner == owner, jobs.c.status == "running")
+                .values(heartbeat_at=time.time())
+            )
+
+    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False) -> bool:
+        """Store progress, return the cancel flag (see :meth:`JobStore.report_progress`)."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
+                .values(progress=_dumps(progress)).returning(jobs.c.cancel_requested)
+            )
+            row = res.first()
+            if row is not None and log:
+                self._event(conn, job_id, "progress", progress)
+        # a job no longer running under this attempt (cancelled, re-queued) must stop too
+        return True if row is None else bool(row.cancel_requested)
+
+    def finish(
+        self,
+        job_id: str,
+        run_id: str,
+        status: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store the outcome (see :meth:`JobStore.finish`)."""
+        if status not in FINAL:
+            raise ValueError(f"not a final status: {status}")
+        now = time.time()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
+                .values(status=status, finished_at=now, owner=None,
+                        result=None if result is None else _dumps(result),
+                        error=None if error is None else _dumps(error))
+            )
+            if res.rowcount:
+                self._event(conn, job_id, status, {"run": run_id, **({"error": error} if error else {})}, now)
+        return bool(res.rowcount)
+
+    def recover(self, stale_after_s: float, max_attempts: int) -> tuple[int, int]:
+        """Recover jobs of dead servers (see :meth:`JobStore.recover`)."""
+        now = time.time()
+        limit = now - stale_after_s
+        requeued = failed = 0
+        with self.engine.begin() as conn:
+            q = sa.select(jobs.c.id, jobs.c.attempts).where(jobs.c.status == "running", jobs.c.heartbeat_at < limit)
+            if self.is_postgres:
+                q = q.with_for_update(skip_locked=True)
+            for jid, attempts in conn.execute(q).all():
+                stale = [jobs.c.id == jid, jobs.c.status == "running", jobs.c.heartbeat_at < limit]
+                if attempts >= max_attempts:
+                    err = {"code": "lost", "message": f"the server running this job stopped {attempts} times; "
+                           "giving up (max_attempts)"}
+                    res = conn.execute(jobs.update().where(*stale).values(
+                        status="failed", finished_at=now, owner=None, error=_dumps(err)))
+                    if res.rowcount:
+                        failed += 1
+                        self._event(conn, jid, "failed", {"error": err}, now)
+                else:
+                    res = conn.execute(jobs.update().where(*stale).values(
+                        status="queued", owner=None, started_at=None, progress=None))
+                    if res.rowcount:
+                        requeued += 1
+                        self._event(conn, jid, "requeued", {"reason": "server stopped during the solve",
+                                                            "attempts": attempts}, now)
+        return requeued, failed
+
+    def release(self, owner: str) -> int:
+        """Re-queue the owner's running jobs (see :meth:`JobStore.release`)."""
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(sa.select(jobs.c.id).where(jobs.c.owner == owner, jobs.c.status == "running"))
+                       .scalars())
+            if not ids:
+                return 0
+            conn.execute(jobs.update().where(jobs.c.id.in_(ids), jobs.c.status == "running").values(
+                status="queued", owner=None, started_at=None, progress=None, attempts=jobs.c.attempts - 1))
+            for jid in ids:
+                self._event(conn, jid, "requeued", {"reason": "server shut down"})
+        return len(ids)
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        self.engine.dispose()

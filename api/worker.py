@@ -1,0 +1,128 @@
+"""What runs inside a worker (a pool process or a Ray task): one attempt of one job.
+
+The worker opens its own store on the server's database URL. Its progress callback writes the
+latest progress (throttled) and reads the cancel flag; returning False asks the solver to stop and
+return its best solution so far. The worker writes the outcome itself, tagged with the run id, so a
+result is kept even if the server dies at that moment, and a stale run (re-queued meanwhile) cannot
+overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.store import SqlJobStore
+
+log = logging.getLogger("salesplan.worker")
+
+_STORES: dict[str, SqlJobStore] = {}
+_PARENT_PID: int | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One attempt of one job, as sent to a worker."""
+
+    job_id: str
+    run_id: str
+    kind: str
+    problem: dict[str, Any]
+    time_limit: float
+    seed: int | None
+    database_url: str
+    progress_every_s: float = 0.5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def init_local_worker(parent_pid: int) -> None:
+    """Pool initializer: remember the server's pid (a worker whose server died stops its solve)."""
+    global _PARENT_PID
+    _PARENT_PID = parent_pid
+
+
+def _store(url: str) -> SqlJobStore:
+    if url not in _STORES:
+        _STORES[url] = SqlJobStore(url, create=False)
+    return _STORES[url]
+
+
+def _parent_gone() -> bool:
+    return _PARENT_PID is not None and os.getppid() != _PARENT_PID
+
+
+def error_dict(exc: BaseException) -> dict[str, Any]:
+    """JSON-ready error of a failed solve: code and message, never a traceback."""
+    from optimizer.errors import InfeasibleError, InputError, SalesplanError
+
+    if isinstance(exc, InputError):
+        return {"code": exc.code, "message": "invalid problem", "errors": [e.to_dict() for e in exc.errors]}
+    if isinstance(exc, InfeasibleError):
+        return {"code": exc.code, "message": str(exc), "diagnosis": exc.diagnosis}
+    if isinstance(exc, SalesplanError):
+        return {"code": exc.code, "message": str(exc)}
+    return {"code": "internal", "message": f"internal error in the solver ({type(exc).__name__})"}
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Solve one job and store its outcome.
+
+    Parameters
+    ----------
+    task
+        The job's attempt.
+
+    Returns
+    -------
+    dict
+        ``{"job_id", "status", "stored"}``; ``stored`` is False when the run was no longer current
+        (or its server died) and nothing was written.
+    """
+    from optimizer.progress import ProgressEvent
+    from optimizer.solve import solve
+
+    store = _store(task.database_url)
+    state = {"cancel": False, "orphan": False, "last": 0.0, "best": None}
+
+    def progress(ev: ProgressEvent) -> bool:
+        now = time.monotonic()
+        if _parent_gone():
+            state["orphan"] = True
+            return False
+        if now - float(state["last"] or 0.0) >= task.progress_every_s:  # type: ignore[arg-type]
+            state["last"] = now
+            improved = ev.best is not None and ev.best != state["best"]
+            state["best"] = ev.best
+            data = {k: v for k, v in ev.to_dict().items() if k != "extra"}
+            try:
+                state["cancel"] = store.report_progress(task.job_id, task.run_id, data, log=improved) or bool(
+                    state["cancel"])
+            except Exception:  # a busy database must not kill the solve; retry next time
+                log.warning("progress of job %s not stored", task.job_id, exc_info=True)
+        return not state["cancel"]
+
+    # a cancel that arrived between the claim and now
+    state["cancel"] = store.report_progress(task.job_id, task.run_id, {"stage": "starting", "elapsed": 0.0})
+    if state["cancel"]:
+        ok = store.finish(task.job_id, task.run_id, "cancelled")
+        return {"job_id": task.job_id, "status": "cancelled", "stored": ok}
+    try:
+        solution = solve(task.kind, task.problem, time_limit=task.time_limit, seed=task.seed, progress=progress)
+    except Exception as exc:
+        if state["orphan"]:
+            return {"job_id": task.job_id, "status": "abandoned", "stored": False}
+        log.warning("job %s failed", task.job_id, exc_info=not hasattr(exc, "code"))
+        err = error_dict(exc)
+        status = "cancelled" if state["cancel"] else "failed"
+        ok = store.finish(task.job_id, task.run_id, status, error=err)
+        return {"job_id": task.job_id, "status": status, "stored": ok}
+    if state["orphan"]:
+        # the server died: leave the job to the restarted server's recovery
+        return {"job_id": task.job_id, "status": "abandoned", "stored": False}
+    result = solution.model_dump(mode="json", by_alias=True)
+    status = "cancelled" if state["cancel"] else "succeeded"
+    ok = store.finish(task.job_id, task.run_id, status, result=result)
+    return {"job_id": task.job_id, "status": status, "stored": ok}
