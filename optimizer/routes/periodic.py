@@ -1,0 +1,244 @@
+"""The periodic plan of one group: day patterns, routes per (rep, day), insertion and pattern moves.
+
+Every route kept in a :class:`Plan` has an exact :class:`~optimizer.routes.timing.Schedule`, so
+the plan is feasible at every moment; moves are evaluated with exact re-timing and applied only
+when they lower the penalised objective (missing required visits first, then cost).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.routes.prep import Group
+from optimizer.routes.timing import Schedule, schedule_route
+
+#: Penalty per missing required visit inside the search (objective units).
+MISS = 1e7
+#: Positions checked exactly per insertion, cheapest (approximate) first.
+MAX_CHECKS = 40
+#: Patterns evaluated per outlet and move.
+MAX_PATTERNS = 40
+
+
+@dataclass
+class Insertion:
+    """Where to put one visit: vehicle, position, resulting route schedule and cost change."""
+
+    k: int
+    pos: int
+    sched: Schedule
+    delta: float
+
+
+class Plan:
+    """Routes of a group over the horizon, with per-outlet patterns.
+
+    Parameters
+    ----------
+    g
+        The group.
+    seed
+        Seed of the move order.
+    """
+
+    def __init__(self, g: Group, seed: int = 0) -> None:
+        self.g = g
+        self.rng = random.Random(seed)
+        self.routes: dict[tuple[int, int], list[int]] = {kd: [] for kd in g.vehicles}
+        self.sched: dict[tuple[int, int], Schedule | None] = {kd: None for kd in g.vehicles}
+        self.cost_of: dict[tuple[int, int], float] = {kd: 0.0 for kd in g.vehicles}
+        self.pattern: list[tuple[int, ...] | None] = [None] * g.n
+        self.where: list[dict[int, int]] = [{} for _ in range(g.n)]  # outlet -> {day: vehicle}
+        self.cmat = g.kmat if g.objective == "distance" else g.tmat
+        self.by_day: dict[int, list[int]] = {}
+        for k, d in g.vehicles:
+            self.by_day.setdefault(d, []).append(k)
+
+    # -- costs ------------------------------------------------------------------------
+    def route_cost(self, s: Schedule | None) -> float:
+        """Objective contribution of a timed route (0 for an empty route)."""
+        if s is None:
+            return 0.0
+        if self.g.objective == "distance":
+            return s.distance_km
+        return s.travel_minutes + s.waiting_minutes
+
+    def timed(self, k: int, d: int, seq: list[int]) -> Schedule | None:
+        """Exact schedule of ``seq`` for vehicle ``k`` on day ``d`` (None: infeasible)."""
+        g = self.g
+        return schedule_route(seq, g.vehicles[(k, d)], g.tmat, g.kmat, g.service, g.windows, g.demand)
+
+    def missing(self, o: int) -> int:
+        """Visits of outlet ``o`` not planned (0 for optional outlets)."""
+        if self.g.optional[o]:
+            return 0
+        return self.g.visits[o] - len(self.where[o])
+
+    def total(self) -> float:
+        """Penalised objective: route costs - optional value + MISS x missing visits."""
+        g = self.g
+        c = sum(self.cost_of.values())
+        for o in range(g.n):
+            if g.optional[o]:
+                c -= g.value[o] * len(self.where[o])
+            else:
+                c += MISS * self.missing(o)
+        return c
+
+    def objective(self) -> float:
+        """Objective without the missing-visit penalty."""
+        g = self.g
+        return sum(self.cost_of.values()) - sum(g.value[o] * len(self.where[o]) for o in range(g.n) if g.optional[o])
+
+    # -- edits ----------------------------------------------------------------------------
+    def set_route(self, k: int, d: int, seq: list[int], s: Schedule | None) -> None:
+        """Replace a route (``s`` must be its exact schedule)."""
+        for o in self.routes[(k, d)]:
+            if self.where[o].get(d) == k:
+                del self.where[o][d]
+        self.routes[(k, d)] = list(seq)
+        self.sched[(k, d)] = s
+        self.cost_of[(k, d)] = self.route_cost(s)
+        for o in seq:
+            self.where[o][d] = k
+
+    def best_insertion(self, o: int, d: int) -> Insertion | None:
+        """Cheapest feasible insertion of outlet ``o`` on day ``d`` over the eligible vehicles."""
+        g = self.g
+        cands: list[tuple[float, int, int]] = []
+        empty_seen: set[object] = set()
+        for k in self.by_day.get(d, []):
+            if k not in g.eligible[o]:
+                continue
+            v = g.vehicles[(k, d)]
+            seq = self.routes[(k, d)]
+            if not seq:  # identical empty vehicles are one candidate
+                if v in empty_seen:
+                    continue
+                empty_seen.add(v)
+            if v.max_visits is not None and len(seq) >= v.max_visits:
+                continue
+            if v.capacity is not None and sum(g.demand[x] for x in seq) + g.demand[o] > v.capacity + 1e-9:
+                continue
+            nodes = np.array([v.start_node, *seq, v.end_node])
+            a, b = nodes[:-1], nodes[1:]
+            delta = self.cmat[a, o] + self.cmat[o, b] - self.cmat[a, b]
+            cands.extend((float(x), k, p) for p, x in enumerate(delta))
+        if not cands:
+            return None
+        cands.sort()
+        for _, k, p in cands[:MAX_CHECKS]:
+            seq = self.routes[(k, d)]
+            new = seq[:p] + [o] + seq[p:]
+            s = self.timed(k, d, new)
+            if s is not None:
+                return Insertion(k, p, s, self.route_cost(s) - self.cost_of[(k, d)])
+        return None
+
+    def apply(self, o: int, d: int, ins: Insertion) -> None:
+        """Insert outlet ``o`` on day ``d`` as found by :meth:`best_insertion`."""
+        seq = self.routes[(ins.k, d)]
+        self.set_route(ins.k, d, seq[: ins.pos] + [o] + seq[ins.pos :], ins.sched)
+
+    def remove(self, o: int) -> bool:
+        """Take outlet ``o`` out of every route; False (and no change) if a route would break."""
+        new: list[tuple[int, int, list[int], Schedule | None]] = []
+        for d, k in self.where[o].items():
+            seq = [x for x in self.routes[(k, d)] if x != o]
+            s = self.timed(k, d, seq) if seq else None
+            if seq and s is None:
+                return False
+            new.append((k, d, seq, s))
+        for k, d, seq, s in new:
+            self.set_route(k, d, seq, s)
+        self.pattern[o] = None
+        return True
+
+    def _patterns(self, o: int) -> list[tuple[int, ...]]:
+        pats = self.g.patterns[o]
+        if len(pats) > MAX_PATTERNS:
+            pats = self.rng.sample(pats, MAX_PATTERNS)
+        return pats
+
+    def place(self, o: int, *, require_all: bool = False) -> bool:
+        """Insert an outlet that is in no route on its best pattern (fewest missing, then cheapest).
+
+        Optional outlets are placed only with every visit and when their value beats the cost.
+        Returns True when at least one visit was placed.
+        """
+        g = self.g
+        pats = self._patterns(o)
+        days = sorted({d for p in pats for d in p})
+        best_day = {d: self.best_insertion(o, d) for d in days}
+        best: tuple[float, tuple[int, ...]] | None = None
+        for p in pats:
+            miss = sum(1 for d in p if best_day[d] is None)
+            if miss and (g.optional[o] or require_all):
+                continue
+            cost = sum(best_day[d].delta for d in p if best_day[d] is not None)  # type: ignore[union-attr]
+            score = MISS * miss + cost
+            if g.optional[o] and cost >= g.value[o] * len(p):
+                continue
+            if miss == len(p):
+                continue
+            if best is None or score < best[0] - 1e-9:
+                best = (score, p)
+        if best is None:
+            if not g.optional[o] and self.pattern[o] is None and pats:
+                # remember a pattern so later day re-routing may still place its visits
+                self.pattern[o] = max(pats, key=lambda q: sum(len(self.by_day.get(d, [])) for d in q))
+            return False
+        p = best[1]
+        # insertions on different days are independent; vehicles of one day differ per day
+        for d in p:
+            ins = best_day[d]
+            if ins is not None:
+                self.apply(o, d, ins)
+        self.pattern[o] = p
+        return True
+
+    def construct(self) -> None:
+        """Periodic cheapest insertion: frequent, constrained outlets first; optional ones last."""
+        g = self.g
+        order = sorted(
+            range(g.n),
+            key=lambda o: (
+                g.optional[o],
+                -g.visits[o],
+                len(g.patterns[o]),
+                len(g.eligible[o]),
+                sum(b - a for a, b in g.windows[o]) if g.windows[o] else 1e9,
+                -float(min(g.tmat[g.vehicles[kd].start_node, o] for kd in g.vehicles)),
+            ),
+        )
+        for o in order:
+            self.place(o)
+
+    def try_move(self, o: int) -> bool:
+        """Re-place outlet ``o`` on its best pattern; keep the change only if the total improves."""
+        before = self.total()
+        saved = {(k, d): (list(self.routes[(k, d)]), self.sched[(k, d)]) for d, k in self.where[o].items()}
+        old_pat = self.pattern[o]
+        if not self.remove(o):
+            return False
+        touched = set(saved)
+        placed = self.place(o)
+        if placed:
+            touched |= {(k, d) for d, k in self.where[o].items()}
+        if self.total() < before - 1e-6:
+            return True
+        # undo: restore every touched route
+        for kd in touched:
+            seq, s = saved.get(kd, ([x for x in self.routes[kd] if x != o], None))
+            if kd not in saved:
+                s = self.timed(kd[0], kd[1], seq) if seq else None
+            self.set_route(kd[0], kd[1], seq, s)
+        self.pattern[o] = old_pat
+        return False
+
+    def day_routes(self, d: int) -> dict[int, list[int]]:
+        """Vehicle -> route of day ``d``."""
+        return {k: list(self.routes[(k, d)]) for k in self.by_day.get(d, [])}

@@ -1,0 +1,409 @@
+"""``solve_routes``: weekly (1-4 week cyclic) periodic routing of field reps.
+
+Stages
+------
+1. ``prepare``: eligibility of reps per outlet; outlets nobody can serve go to ``unassigned``
+   with the reason.
+2. ``groups``: with ``same_rep`` and multi-visit outlets (or on large instances) each outlet is
+   given to one rep (capacitated, geographic) and every rep is solved on its own; otherwise all
+   reps share one group and every day is a multi-vehicle VRP.
+3. ``construct``: periodic cheapest insertion, choosing each outlet's day pattern by the exact
+   insertion cost of all its visits (every route re-timed exactly).
+4. ``routing``: each (group, day) is re-optimised by OR-Tools routing (time dimension, breaks,
+   several windows, guided local search) or by PyVRP where the day needs neither breaks nor
+   several windows; two worker processes run days in parallel (or two seeds of a single day).
+5. ``improve``: until the time limit, pattern moves (take an outlet out, re-insert it on its best
+   allowed pattern, keep it when the objective drops) alternate with re-routing the changed days.
+
+Determinism: the construction and the moves are deterministic for a seed; the routing backends
+stop on wall-clock limits, so runs that end on the limit (not on convergence) can differ. Small
+instances converge and give identical results for the same seed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
+
+from optimizer.model.routes import BreakTaken, Route, RoutesProblem, RoutesSolution, RoutesTotals, Stop, Unassigned
+from optimizer.progress import ProgressCallback, Reporter
+from optimizer.routes.dayvrp import DayInput, pyvrp_applicable, solve_day_ortools, solve_day_pyvrp
+from optimizer.routes.periodic import MISS, Plan
+from optimizer.routes.prep import Group, make_groups, prepare
+from optimizer.travel import TravelModel
+
+#: Prize (objective units) offered to a backend for a missing required visit.
+MISSING_PRIZE = 1e5
+
+
+def _workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def day_input(plan: Plan, d: int) -> tuple[DayInput, list[int], list[int]] | None:
+    """The day-``d`` VRP of a plan: planned visits (required) plus missing visits of that day.
+
+    Returns the input, the group-local outlet of each client and the vehicle of each position.
+    """
+    g = plan.g
+    ks = sorted(plan.by_day.get(d, []))
+    if not ks:
+        return None
+    planned = [o for k in ks for o in plan.routes[(k, d)]]
+    extra = [
+        o
+        for o in range(g.n)
+        if not g.optional[o]
+        and plan.pattern[o] is not None
+        and d in plan.pattern[o]
+        and d not in plan.where[o]
+        and any(k in g.eligible[o] for k in ks)
+    ]
+    clients = planned + extra
+    if not clients:
+        return None
+    nodes = list(clients)
+    vspecs = []
+    for k in ks:
+        v = g.vehicles[(k, d)]
+        vspecs.append((v, len(nodes), len(nodes) + 1))
+        nodes += [v.start_node, v.end_node]
+    import numpy as np
+
+    idx = np.asarray(nodes)
+    from dataclasses import replace
+
+    c = len(clients)
+    pos = {o: i for i, o in enumerate(clients)}
+    allowed: list[list[int] | None] = []
+    for o in clients:
+        al = [i for i, k in enumerate(ks) if k in g.eligible[o]]
+        allowed.append(None if len(al) == len(ks) else al)
+    n_planned = len(planned)
+    prize: list[float | None] = [None] * n_planned + [MISSING_PRIZE] * (c - n_planned)
+    initial = [[pos[o] for o in plan.routes[(k, d)]] for k in ks]
+    di = DayInput(
+        tmat=g.tmat[np.ix_(idx, idx)],
+        kmat=g.kmat[np.ix_(idx, idx)],
+        service=[g.service[n] for n in nodes],
+        demand=[g.demand[n] for n in nodes],
+        windows=[g.windows[n] for n in nodes],
+        n_clients=c,
+        vehicles=[replace(v, start_node=s, end_node=e) for v, s, e in vspecs],
+        prize=prize,
+        objective=g.objective,
+        allowed=allowed,
+        initial=initial,
+    )
+    return di, clients, ks
+
+
+def run_day(di: DayInput, time_limit: float, seed: int, backend: str) -> tuple[str, list[list[int]] | None]:
+    """Solve one day with the chosen backend (``auto``: PyVRP when it applies, else OR-Tools)."""
+    use_pyvrp = backend == "pyvrp" or (backend == "auto" and pyvrp_applicable(di))
+    if use_pyvrp and pyvrp_applicable(di):
+        try:
+            res = solve_day_pyvrp(di, time_limit, seed)
+            if res is not None:
+                return "pyvrp", res
+        except Exception:  # noqa: BLE001  (fall back to OR-Tools on any PyVRP failure)
+            pass
+    return "ortools", solve_day_ortools(di, time_limit, seed)
+
+
+def adopt_day(plan: Plan, d: int, clients: list[int], ks: list[int], routes: list[list[int]] | None) -> bool:
+    """Take a backend's routes for day ``d`` if they are exactly feasible and better."""
+    if routes is None:
+        return False
+    g = plan.g
+    new: dict[int, tuple[list[int], Any]] = {}
+    for pos_k, k in enumerate(ks):
+        seq = [clients[i] for i in routes[pos_k]]
+        if any(k not in g.eligible[o] for o in seq):
+            return False
+        s = plan.timed(k, d, seq) if seq else None
+        if seq and s is None:
+            return False
+        new[k] = (seq, s)
+    old_cost = sum(plan.cost_of[(k, d)] for k in ks)
+    old_n = sum(len(plan.routes[(k, d)]) for k in ks)
+    new_cost = sum(plan.route_cost(s) for _, s in new.values())
+    new_set = {o for seq, _ in new.values() for o in seq}
+    old_set = {o for k in ks for o in plan.routes[(k, d)]}
+    if not old_set <= new_set:  # never lose a planned visit
+        return False
+    gained = len(new_set) - old_n
+    if MISS * -gained + new_cost >= old_cost - 1e-6:
+        return False
+    for k, (seq, s) in new.items():
+        plan.set_route(k, d, seq, s)
+    return True
+
+
+def _assemble(
+    problem: RoutesProblem, groups: list[Group], plans: list[Plan], rejected: dict[int, tuple[int, str]]
+) -> tuple[list[Route], list[Unassigned], dict[str, list[int]], RoutesTotals, float]:
+    routes: list[Route] = []
+    opt_value = 0.0
+    planned = 0
+    km = travel = service = waiting = 0.0
+    patterns: dict[str, list[int]] = {}
+    unassigned: list[Unassigned] = []
+    for g, plan in zip(groups, plans, strict=True):
+        for (k, d), seq in sorted(plan.routes.items(), key=lambda x: (g.reps[x[0][0]], x[0][1])):
+            s = plan.sched[(k, d)]
+            if not seq or s is None:
+                continue
+            rep = problem.reps[g.reps[k]]
+            stops = [
+                Stop(outlet=problem.outlets[g.outlets[o]].id, arrival=a, start=st, end=en)
+                for o, (a, st, en) in zip(seq, s.stops, strict=True)
+            ]
+            routes.append(
+                Route(
+                    rep=rep.id,
+                    day=d,
+                    stops=stops,
+                    start=s.start,
+                    end=s.end,
+                    distance_km=s.distance_km,
+                    travel_minutes=s.travel_minutes,
+                    service_minutes=s.service_minutes,
+                    waiting_minutes=s.waiting_minutes,
+                    break_=BreakTaken(start=s.brk[0], end=s.brk[1]) if s.brk else None,
+                )
+            )
+            km += s.distance_km
+            travel += s.travel_minutes
+            service += s.service_minutes
+            waiting += s.waiting_minutes
+            for o in seq:
+                if g.optional[o]:
+                    opt_value += g.value[o]
+                else:
+                    planned += 1
+        for o in range(g.n):
+            out = problem.outlets[g.outlets[o]]
+            if plan.where[o] and plan.pattern[o] is not None:
+                patterns[out.id] = list(plan.pattern[o])
+            miss = plan.missing(o)
+            if miss > 0:
+                got = len(plan.where[o])
+                unassigned.append(
+                    Unassigned(
+                        outlet=out.id,
+                        missing_visits=miss,
+                        reason=(
+                            f"no room: {got} of {out.visits} visits fit; on every allowed pattern the routes of "
+                            "the eligible reps are full (shift, route length, break, time windows, capacity or "
+                            "visit limit)"
+                        ),
+                    )
+                )
+    for i, (miss, reason) in sorted(rejected.items()):
+        unassigned.append(Unassigned(outlet=problem.outlets[i].id, missing_visits=miss, reason=reason))
+    routes.sort(key=lambda r: (r.rep, r.day))
+    totals = RoutesTotals(
+        distance_km=km,
+        travel_minutes=travel,
+        service_minutes=service,
+        waiting_minutes=waiting,
+        visits_required=sum(o.visits for o in problem.outlets if not o.optional),
+        visits_planned=planned,
+        optional_value=opt_value,
+    )
+    obj = (km if problem.objective == "distance" else travel + waiting) - opt_value
+    return routes, unassigned, patterns, totals, obj
+
+
+class _Runner:
+    """Runs day sub-problems, in two worker processes when that pays off."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: Executor | None = None
+
+    def map(self, jobs: list[tuple[DayInput, float, int, str]]) -> list[tuple[str, list[list[int]] | None]]:
+        if self.workers <= 1 or len(jobs) <= 1:
+            return [run_day(*j) for j in jobs]
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
+        futs: list[Future[tuple[str, list[list[int]] | None]]] = [self.pool.submit(run_day, *j) for j in jobs]
+        return [f.result() for f in futs]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def solve_routes(
+    problem: RoutesProblem,
+    *,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    backend: str = "auto",
+    workers: int | None = None,
+) -> RoutesSolution:
+    """Plan every rep's routes for each day of the (cyclic) horizon.
+
+    Parameters
+    ----------
+    problem
+        The routes problem (see :mod:`optimizer.model.routes` for the exact semantics).
+    time_limit
+        Seconds for the whole solve (the result comes back within about a second of it).
+    seed
+        Seed of the construction order, the moves and the PyVRP backend.
+    progress
+        Called with :class:`~optimizer.progress.ProgressEvent` s; returning False stops the
+        solve early with the best plan so far.
+    backend
+        Day routing backend: ``"auto"`` (PyVRP where a day has no breaks and at most one window
+        per outlet, else OR-Tools), ``"ortools"`` or ``"pyvrp"``.
+    workers
+        Worker processes for day routing (default: up to 2).
+
+    Returns
+    -------
+    RoutesSolution
+        Routes with exact times, totals and objective recomputed from them, the pattern of every
+        outlet, the visits that could not be planned with the reason, and solver statistics.
+    """
+    t_start = time.monotonic()
+    rep = Reporter(progress, time_limit)
+    stages: dict[str, float] = {}
+
+    def mark(name: str, t0: float) -> float:
+        now = time.monotonic()
+        stages[name] = stages.get(name, 0.0) + now - t0
+        return now
+
+    t0 = time.monotonic()
+    rep.update("prepare", force=True, message="checking reps and outlets")
+    tm = TravelModel.for_routes(problem)
+    prep = prepare(problem, tm)
+    groups = make_groups(problem, tm, prep, seed)
+    t0 = mark("prepare", t0)
+    rep.update("construct", force=True, message=f"{len(groups)} group(s)")
+    plans = [Plan(g, seed + i) for i, g in enumerate(groups)]
+    for i, p in enumerate(plans):
+        p.construct()
+        if not rep.update("construct", fraction=(i + 1) / len(plans)):
+            break
+
+    def current() -> float:
+        return sum(p.objective() for p in plans)
+
+    def n_missing() -> int:
+        return sum(p.missing(o) for p in plans for o in range(p.g.n))
+
+    t0 = mark("construct", t0)
+    first_solution_s = time.monotonic() - t_start
+    rep.update("construct", best=current(), force=True, message=f"missing visits {n_missing()}")
+
+    nw = workers if workers is not None else _workers()
+    runner = _Runner(nw)
+    backends: dict[str, int] = {}
+    n_sub = 0
+    multi_pattern = any(len(g.patterns[o]) > 1 for g in groups for o in range(g.n))
+    margin = min(1.0, 0.05 * time_limit)
+
+    def route_days(days: list[tuple[int, int]], budget: float) -> None:
+        nonlocal n_sub
+        jobs: list[tuple[DayInput, float, int, str]] = []
+        meta: list[tuple[int, int, list[int], list[int]]] = []
+        for gi, d in days:
+            built = day_input(plans[gi], d)
+            if built is None:
+                continue
+            di, clients, ks = built
+            jobs.append((di, di.n_clients, seed, backend))
+            meta.append((gi, d, clients, ks))
+        if not jobs or budget <= 0.05:
+            return
+        if len(jobs) == 1 and nw > 1:
+            # one big day (Solomon): two seeds in parallel, keep the better
+            di = jobs[0][0]
+            jobs = [(di, budget, seed, backend), (di, budget, seed + 1, backend)]
+            meta = meta * 2
+        else:
+            total = sum(j[1] for j in jobs) or 1.0
+            wall = budget * min(nw, len(jobs))
+            jobs = [(j[0], max(0.05, wall * j[1] / total), j[2], j[3]) for j in jobs]
+        results = runner.map(jobs)
+        n_sub += len(jobs)
+        for (gi, d, clients, ks), (used, routes) in zip(meta, results, strict=True):
+            backends[used] = backends.get(used, 0) + 1
+            adopt_day(plans[gi], d, clients, ks, routes)
+
+    try:
+        all_days = [(gi, d) for gi, g in enumerate(groups) for d in g.days]
+        if not rep.should_stop:
+            left = rep.time_left() - margin
+            share = 0.45 if multi_pattern else 1.0
+            rep.update("routing", best=current(), force=True, message=f"{len(all_days)} day sub-problems")
+            route_days(all_days, left * share)
+            t0 = mark("routing", t0)
+            rep.update("routing", best=current(), force=True)
+        rounds = 0
+        while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:
+            rounds += 1
+            before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
+            improved = 0
+            for gi, p in enumerate(plans):
+                order = list(range(p.g.n))
+                p.rng.shuffle(order)
+                for o in order:
+                    if rep.should_stop or rep.time_left() <= margin:
+                        break
+                    if len(p.g.patterns[o]) > 1 or p.missing(o) > 0 or p.g.optional[o]:
+                        improved += p.try_move(o)
+                    rep.update("improve", best=current())
+            changed = [
+                (gi, d)
+                for gi, p in enumerate(plans)
+                for d in {kd[1] for kd, s in p.routes.items() if s != before[gi][kd]}
+            ]
+            left = rep.time_left() - margin
+            if changed and left > 0.3:
+                route_days(sorted(changed), min(left, max(0.5, left * 0.5)))
+            rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} pattern moves")
+            if not improved and not changed:
+                break
+        stages["improve"] = time.monotonic() - t0
+    finally:
+        runner.close()
+
+    routes, unassigned, patterns, totals, obj = _assemble(problem, groups, plans, prep.rejected)
+    has_any = bool(routes) or not problem.outlets
+    status = "feasible" if has_any or totals.visits_required == 0 else "no_solution"
+    if not routes and totals.visits_required > 0:
+        status = "no_solution"
+    runtime = time.monotonic() - t_start
+    rep.update("done", best=obj, force=True, fraction=1.0)
+    return RoutesSolution(
+        status=status,  # type: ignore[arg-type]
+        objective=obj,
+        totals=totals,
+        routes=routes,
+        unassigned=unassigned,
+        patterns=patterns,
+        stats={
+            "runtime_s": round(runtime, 3),
+            "stages_s": {k: round(v, 3) for k, v in stages.items()},
+            "first_solution_s": round(first_solution_s, 3),
+            "groups": len(groups),
+            "subproblems": n_sub,
+            "backend": backends,
+            "workers": nw,
+            "seed": seed,
+            "stopped_early": rep.stop_requested,
+        },
+    )
+
+
+__all__ = ["solve_routes"]
