@@ -53,6 +53,12 @@ DEFECTS: dict[str, list[str]] = {
         "outlets[2].location.lng",
         "travel.speed_kmh",
     ],
+    "routes_type_and_cross_defects": [
+        "reps[1].max_visits_per_day",
+        "outlets[0].demand",
+        "outlets[1].time_windows[0]",
+        "outlets[2].rep",
+    ],
     "territories_negative_workload": ["units[0].workload"],
     "territories_negative_potential": ["units[1].potential"],
     "territories_unknown_territory": ["units[1].current"],

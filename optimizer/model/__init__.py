@@ -7,6 +7,7 @@ every offending field (type errors first; cross-field checks once the types are 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -238,10 +239,51 @@ def parse(kind: str, data: Any, *, source: str | None = None) -> BaseModel:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise InputError(errors_from_validation(exc, data=data), source) from None
+        items = errors_from_validation(exc, data=data)
+        items += _cross_errors_despite_type_errors(cls, data, exc)
+        raise InputError(items, source) from None
     except InputError as exc:
         exc.source = source
         raise InputError(exc.errors, source) from None
+
+
+def _cross_errors_despite_type_errors(
+    cls: type[BaseModel], data: dict[str, Any], exc: ValidationError
+) -> list[ErrorItem]:
+    """Cross-field errors of the items that have no type error, so the user sees everything at once.
+
+    Each offending field of a list item (``outlets[3].demand``) is dropped (it takes its default)
+    and the problem is validated again; the cross-field errors found are kept except those of the
+    items that had a type error (their defaults could cause false alarms). Nothing is added when a
+    required field or a problem-wide setting (``horizon``, ``travel``, ...) is wrong.
+    """
+    fixed = copy.deepcopy(data)
+    touched: set[tuple[Any, ...]] = set()
+    for e in exc.errors(include_url=False):
+        loc, _ = _clean_loc(tuple(e["loc"]), data)
+        if e["type"] == "missing" or len(loc) < 3 or not isinstance(loc[1], int):
+            return []
+        touched.add(tuple(loc[:2]))
+        # drop the last object key on the path (a bad list element drops its whole list field)
+        k = max(i for i, part in enumerate(loc) if isinstance(part, str))
+        parent: Any = fixed
+        for part in loc[:k]:
+            parent = parent[part]
+        if not isinstance(parent, dict):
+            return []
+        parent.pop(loc[k], None)
+    try:
+        cls.model_validate(fixed)
+    except InputError as cross:
+        prefixes = [format_path(list(t)) for t in touched]
+        return [
+            it
+            for it in cross.errors
+            if not any(it.path == pre or it.path.startswith((pre + ".", pre + "[")) for pre in prefixes)
+        ]
+    except (ValidationError, ValueError, TypeError, KeyError, IndexError):
+        return []
+    return []
 
 
 def load_json(path: Path) -> Any:
