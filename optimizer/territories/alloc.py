@@ -167,6 +167,10 @@ class State:
         for j in range(3):
             self.L[:, j] = np.bincount(self.a, weights=inst.measures[:, j], minlength=inst.k)
         self.mean = np.maximum(inst.measures.sum(0) / inst.k, 1e-12)
+        self._lo = inst.lo.tolist()
+        self._hi = inst.hi.tolist()
+        self._mean = self.mean.tolist()
+        self._active = [j for j in range(3) if np.isfinite(inst.lo[:, j]).any() or np.isfinite(inst.hi[:, j]).any()]
         mv = (inst.current >= 0) & (self.a != inst.current)
         self.moved = float(mv.sum())
         self.wmoved = float(inst.measures[mv, 0].sum())
@@ -181,9 +185,16 @@ class State:
         return float((over / self.mean).sum())
 
     def _row_violation(self, t: int, row: FloatArray) -> float:
-        inst = self.inst
-        over = np.maximum(row - inst.hi[t], 0) + np.maximum(inst.lo[t] - row, 0)
-        return float((over / self.mean).sum())
+        # plain floats: far faster than numpy on three numbers, and this is the hot path
+        tot = 0.0
+        lo, hi = self._lo[t], self._hi[t]
+        for j in self._active:
+            v = float(row[j])
+            if v > hi[j]:
+                tot += (v - hi[j]) / self._mean[j]
+            elif v < lo[j]:
+                tot += (lo[j] - v) / self._mean[j]
+        return tot
 
     def shift_delta_violation(self, i: int, b: int) -> float:
         """Change of :meth:`violation` if unit ``i`` moves to ``b``."""

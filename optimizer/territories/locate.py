@@ -52,7 +52,7 @@ def _centre_dist(inst: Instance, med: IntArray) -> FloatArray:
 
 
 def allocate(inst: Instance, med: IntArray, *, contig: bool = False, time_limit: float = 10.0,
-             kk: int | None = 10, start: IntArray | None = None) -> IntArray:
+             kk: int | None = 10, start: IntArray | None = None, polish: bool = True) -> IntArray:
     """Balanced assignment to fixed centre units: LP, rounding, balance repair, shifts and swaps."""
     cost = cost_matrix(inst, _centre_dist(inst, med))
     res = solve_allocation(inst, cost, integral=False, kk=kk, time_limit=time_limit)
@@ -64,7 +64,8 @@ def allocate(inst: Instance, med: IntArray, *, contig: bool = False, time_limit:
         a = res.assign
     st = State(inst, a, cost, contig=contig)
     st.repair_balance()
-    st.local_search(rounds=20)
+    if polish:
+        st.local_search(rounds=20)
     return st.a
 
 
@@ -75,8 +76,9 @@ def descend(inst: Instance, med: IntArray, stop: Callable[[], bool], max_iter: i
     best_m = med
     best_v = np.inf
     seen: set[bytes] = set()
-    for _ in range(max_iter):
-        a = allocate(inst, med, kk=kk)
+    for it in range(max_iter):
+        # the rounded LP is near-optimal for its centres: polish with local search only after the first rounds
+        a = allocate(inst, med, kk=kk, polish=it >= 3)
         new = medoids(inst, a, med)
         v = objective(inst, a, new)
         st = State(inst, a, cost_matrix(inst, _centre_dist(inst, new)))

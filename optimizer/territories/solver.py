@@ -54,7 +54,7 @@ DEFAULT_TIME_LIMIT = 30.0
 EXACT_FIXED_MAX_PAIRS = 20_000
 EXACT_PMEDIAN_MAX_UNITS = 24
 FULL_LP_MAX_PAIRS = 400_000
-PARETO_MAX_POINTS = 60
+PARETO_GRID = 18
 
 
 def _fallback(inst: Instance, cost: FloatArray) -> IntArray:
@@ -122,55 +122,55 @@ def _pareto(inst: Instance, dist: FloatArray, rep: Reporter, exact: bool) -> lis
     disr[np.flatnonzero(has), inst.current[has]] = 0.0
     base = dataclasses.replace(inst, move_cost=np.zeros(inst.n))
     pts: list[ParetoPoint] = []
-    step = 1e-6 * max(float(size[has].sum()), 1.0) if by_w else 0.5
-    cap: float | None = None
+    rows = np.arange(inst.n)
+    full_lp = inst.n * inst.k <= FULL_LP_MAX_PAIRS
 
-    def run(cap_: float | None) -> tuple[IntArray, float, float] | None:
-        kw = {"max_wmoved": cap_} if by_w else {"max_moved": cap_}
+    def capkw(cap_: float | None) -> dict[str, float | None]:
+        return {"max_wmoved": cap_} if by_w else {"max_moved": cap_}
+
+    def lexi(first: FloatArray, second: FloatArray, cap_: float | None) -> IntArray | None:
+        """Exact: minimise ``first``, then ``second`` without worsening ``first``."""
         tl = max(0.2, min(10.0, rep.time_left() / 4))
-        if exact:
-            r1 = solve_allocation(base, dcost, integral=True, time_limit=tl, **kw)  # type: ignore[arg-type]
-            if r1.assign is None or r1.value is None:
-                return None
-            r2 = solve_allocation(base, disr, integral=True, time_limit=tl, extra=(dcost, r1.value + 1e-7 * (
-                1 + abs(r1.value))), **kw)  # type: ignore[arg-type]
-            a = r2.assign if r2.assign is not None and (r2.assign >= 0).all() else r1.assign
-        else:
-            lim = dataclasses.replace(base, **({"max_workload_moved": cap_} if by_w else {"max_moved": cap_}))
-            r = solve_allocation(lim, dcost, integral=False, kk=None if inst.n * inst.k <= FULL_LP_MAX_PAIRS else 12,
-                                 time_limit=tl)
-            a = r.assign if r.assign is not None and (r.assign >= 0).all() else _fallback(inst, dcost)
-            st = State(lim, a, dcost)
-            st.repair_balance()
-            st.local_search(rounds=10)
-            if st.violation() > 1e-9:
-                return None
-            a = st.a
-        rows = np.arange(inst.n)
-        return a, float(dcost[rows, a].sum()), float(disr[rows, a].sum())
+        r1 = solve_allocation(base, first, integral=True, time_limit=tl, **capkw(cap_))  # type: ignore[arg-type]
+        if r1.assign is None or r1.value is None or (r1.assign < 0).any():
+            return None
+        ub = r1.value + 1e-7 * (1 + abs(r1.value))
+        r2 = solve_allocation(base, second, integral=True, time_limit=tl, extra=(first, ub),
+                              **capkw(cap_))  # type: ignore[arg-type]
+        return r2.assign if r2.assign is not None and (r2.assign >= 0).all() else r1.assign
 
-    first = run(None)
-    if first is None:
-        return []
-    top = first[2]
-    caps = [None] if exact else [None] + [top * f for f in (0.8, 0.6, 0.45, 0.3, 0.2, 0.1, 0.05, 0.0)]
-    queue = list(caps)
-    seen_first = True
-    while queue and len(pts) < PARETO_MAX_POINTS and not rep.should_stop:
-        cap = queue.pop(0)
-        out = first if seen_first else run(cap)
-        seen_first = False
-        if out is None:
-            if exact:
-                break
-            continue
-        a, dv, mv = out
+    def heur(cap_: float | None) -> IntArray | None:
+        lim = dataclasses.replace(base, **({"max_workload_moved": cap_} if by_w else {"max_moved": cap_}))
+        r = solve_allocation(lim, dcost, integral=False, kk=None if full_lp else 12,
+                             time_limit=max(0.2, min(10.0, rep.time_left() / 4)))
+        a = r.assign if r.assign is not None and (r.assign >= 0).all() else _fallback(inst, dcost)
+        st = State(lim, a, dcost)
+        st.repair_balance()
+        st.local_search(rounds=10)
+        return st.a if st.violation() <= 1e-9 else None
+
+    def add(a: IntArray | None) -> float | None:
+        if a is None:
+            return None
         mask = (inst.current >= 0) & (a != inst.current)
         pts.append(ParetoPoint(moved=int(mask.sum()), workload_moved=round(float(inst.measures[mask, 0].sum()), 9),
-                               dispersion=round(dv, 9), assignment={inst.ids[i]: inst.tids[a[i]] for i in range(inst.n)}
+                               dispersion=round(float(dcost[rows, a].sum()), 9),
+                               assignment={inst.ids[i]: inst.tids[a[i]] for i in range(inst.n)}
                                if inst.n <= 200 else None))
-        if exact and mv > 0:
-            queue.append(mv - step)
+        return float(disr[rows, a].sum())
+
+    if exact:
+        hi_m = add(lexi(dcost, disr, None))
+        lo_m = add(lexi(disr, dcost, None))
+    else:
+        hi_m = add(heur(None))
+        lo_m = add(heur(0.0))
+    if hi_m is not None and lo_m is not None and hi_m > lo_m:
+        for f in np.linspace(0.0, 1.0, PARETO_GRID + 2)[1:-1]:
+            if rep.should_stop:
+                break
+            cap = lo_m + f * (hi_m - lo_m)
+            add(lexi(dcost, disr, cap) if exact else heur(cap))
     # keep the non-dominated points, sorted by disruption
     key = (lambda p: p.workload_moved) if by_w else (lambda p: float(p.moved))
     pts.sort(key=lambda p: (key(p), p.dispersion))
