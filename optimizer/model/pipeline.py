@@ -72,7 +72,11 @@ def _default_balance() -> dict[Measure, float]:
 
 
 class PipelineProblem(Base):
-    """Sales plan, outlets and org rules in; headcount, territories and weekly routes out."""
+    """Sales plan, outlets and org rules in; headcount, territories and weekly routes out.
+
+    ``cover_workload`` raises the field-rep count from staffing (or the given reps) to what the
+    outlets' weekly workload needs; ``workers`` processes route the territories in parallel.
+    """
 
     name: str | None = None
     staffing: StaffingProblem | None = None
@@ -85,6 +89,7 @@ class PipelineProblem(Base):
     rep_defaults: RepDefaults = Field(default_factory=RepDefaults)
     travel: Travel = Field(default_factory=Travel)
     balance: dict[Measure, Annotated[float, Field(ge=0, le=10)]] = Field(default_factory=_default_balance)
+    cover_workload: bool = True
     overrides: Overrides = Field(default_factory=Overrides)
     time_split: TimeSplit = Field(default_factory=TimeSplit)
     workers: Annotated[int, Field(ge=1, le=64)] = 2
