@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from optimizer.model import parse
+from optimizer.model import RoutesProblem, parse
 from optimizer.model.common import Location, Travel
 from optimizer.travel import EARTH_RADIUS_KM, SCALE, TravelModel, haversine_km, pairwise_km, to_int
 
@@ -83,7 +84,8 @@ def test_pairwise_matrix_is_symmetric_zero_diagonal_metric(points: list[tuple[fl
 def test_euclidean_pairwise_and_time() -> None:
     pts = np.array([[0.0, 0.0], [3.0, 4.0], [-1.0, 0.0]])
     d = pairwise_km(pts, pts, "euclidean")
-    np.testing.assert_allclose(d, [[0, 5, 1], [5, 0, math.hypot(4, 4)], [1, math.hypot(4, 4), 0]])
+    r = math.hypot(4.0, 4.0)
+    np.testing.assert_allclose(d, np.array([[0.0, 5.0, 1.0], [5.0, 0.0, r], [1.0, r, 0.0]]))
     tm = TravelModel(pts, Travel(metric="euclidean", speed=2.0))
     assert tm.km(0, 1) == pytest.approx(5.0)
     assert tm.minutes(0, 1) == pytest.approx(2.5)  # distance / speed (units per minute)
@@ -113,10 +115,16 @@ def test_block_lookups_agree_with_full_matrices() -> None:
     np.testing.assert_allclose(tm.minutes_to(5), full[:, 5])
 
 
-def _matrix_problem(km: bool) -> dict[str, object]:
+def _routes(data: dict[str, Any]) -> RoutesProblem:
+    p = parse("routes", data)
+    assert isinstance(p, RoutesProblem)
+    return p
+
+
+def _matrix_problem(km: bool) -> dict[str, Any]:
     ids = ["O1", "O2", "R1"]
     minutes = [[0, 12, 7], [11, 0, 9], [8, 10, 0]]
-    matrix: dict[str, object] = {"ids": ids, "minutes": minutes}
+    matrix: dict[str, Any] = {"ids": ids, "minutes": minutes}
     if km:
         matrix["km"] = [[0, 6, 3], [5, 0, 4], [4, 5, 0]]
     return {
@@ -127,7 +135,7 @@ def _matrix_problem(km: bool) -> dict[str, object]:
 
 
 def test_explicit_matrix_lookups_follow_ids() -> None:
-    p = parse("routes", _matrix_problem(km=True))
+    p = _routes(_matrix_problem(km=True))
     tm = TravelModel.for_routes(p)  # nodes: O1, O2, R1 start, R1 end
     assert tm.n == 4
     s, e = tm.rep_node(0, start=True), tm.rep_node(0, start=False)
@@ -138,14 +146,13 @@ def test_explicit_matrix_lookups_follow_ids() -> None:
 
 
 def test_explicit_matrix_without_km_uses_speed() -> None:
-    p = parse("routes", _matrix_problem(km=False))
+    p = _routes(_matrix_problem(km=False))
     tm = TravelModel.for_routes(p)
     assert tm.km(0, 1) == pytest.approx(12 * 30 / 60)
 
 
 def test_for_routes_node_layout_with_distinct_end() -> None:
-    p = parse(
-        "routes",
+    p = _routes(
         {
             "reps": [
                 {"id": "A", "start": {"lat": 55.0, "lon": 37.0}, "end": {"lat": 55.1, "lon": 37.0}},
