@@ -59,10 +59,6 @@ class HttpStats:
             self.seconds += dt
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _json_bytes(status: int, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     data = json.dumps(body).encode()
     start = {"type": "http.response.start", "status": status,
@@ -94,30 +90,31 @@ class BodyLimitMiddleware:
                     await send(body)
                     return
         seen = 0
-        started = False
+        over = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # end the body here; the app's answer to the cut body is replaced by a 413 below
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return msg
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
+        async def guarded_send(msg: Message) -> None:
+            if over:
+                if msg["type"] == "http.response.start":
+                    start, body = _json_bytes(413, too_big)
+                    await send(start)
+                    await send(body)
+                return
             await send(msg)
 
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
-                start, body = _json_bytes(413, too_big)
-                await send(start)
-                await send(body)
+        await self.app(scope, limited, guarded_send)
 
 
 def _error_response(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None,
