@@ -172,8 +172,9 @@ def _field_force(
     elif staffing_sol is not None and staffing_sol.status in ("optimal", "feasible"):
         assert problem.staffing is not None
         role = field_role_of(problem)
-        month = problem.field_month if problem.field_month is not None else problem.staffing.months - 1
-        n = sum(r.count for r in staffing_sol.headcount if r.role == role and r.month == month)
+        rows = [r for r in staffing_sol.headcount if r.role == role]
+        month = problem.field_month if problem.field_month is not None else max((r.month for r in rows), default=0)
+        n = sum(r.count for r in rows if r.month == month)
         details.update(field_role=role, field_month=month, staffing_count=n)
         count, source = max(1, int(n)), "staffing"
         if n < 1:

@@ -3,7 +3,7 @@
 Stages
 ------
 1. **Staffing** sizes the field force: the headcount of ``field_role`` (summed over directions)
-   in ``field_month`` (default: the last month) of the staffing solution. ``overrides.headcount``
+   in ``field_month`` (as numbered in the staffing solution; default: its last month). ``overrides.headcount``
    skips the stage; without a staffing problem the count is the number of ``reps`` given.
 2. **Territories** split the outlets among that many reps. Each outlet's weekly workload is
    ``visits per week x (service + estimated travel per visit)`` hours, the travel estimate coming
@@ -145,8 +145,8 @@ def pipeline_errors(p: PipelineProblem) -> list[ErrorItem]:
             errs.append(ErrorItem("field_role", f"unknown role {p.field_role!r} of the staffing problem"))
         if p.field_role is None and p.overrides.headcount is None and not _default_field_role(p.staffing):
             errs.append(ErrorItem("field_role", "name the staffing role that makes the outlet visits"))
-        if p.field_month is not None and p.field_month >= p.staffing.months:
-            errs.append(ErrorItem("field_month", f"month {p.field_month} is outside 0..{p.staffing.months - 1}"))
+        if p.field_month is not None and p.field_month > p.staffing.months:
+            errs.append(ErrorItem("field_month", f"month {p.field_month} is outside 0..{p.staffing.months}"))
     if p.overrides.territories is not None:
         over = p.overrides.territories
         for oid in over:
