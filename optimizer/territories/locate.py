@@ -127,8 +127,12 @@ def location_allocation(
     stop: Callable[[], bool],
     on_best: Callable[[float], bool] | None = None,
     kk: int | None = 10,
+    max_idle: int = 40,
 ) -> tuple[IntArray, IntArray, float, int]:
     """Descent from the initial centres, then iterated local search until ``stop()``.
+
+    The search also ends after ``max_idle`` descents in a row without improvement, which makes
+    the answer independent of the machine's speed whenever that happens before the deadline.
 
     Returns
     -------
@@ -140,13 +144,16 @@ def location_allocation(
     runs = 1
     if on_best is not None:
         on_best(v)
-    while not stop():
+    idle = 0
+    while not stop() and idle < max_idle:
         m2 = perturb(inst, a, m, rng)
         if np.array_equal(m2, m):
             m2 = initial_centres(inst, rng)
         a2, mm2, v2 = descend(inst, m2, stop, kk=kk)
         runs += 1
+        idle += 1
         if v2 < v - 1e-9:
+            idle = 0
             a, m, v = a2, mm2, v2
             if on_best is not None:
                 on_best(v)

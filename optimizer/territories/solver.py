@@ -98,7 +98,7 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
     stats["method"] = "Hess location-allocation + iterated local search"
 
     def on_best(v: float) -> bool:
-        return rep.update("improve", best=v)
+        return rep.update("improve", best=v, force=True)
 
     kk = None if inst.k <= 12 else 10
     a, med, _, runs = location_allocation(inst, rng, lambda: rep.should_stop, on_best, kk=kk)
