@@ -288,3 +288,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
                                             "(key:tenant,...) or SALESPLAN_API_KEYS_FILE, or bind 127.0.0.1")])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m api.main [--host H] [--port P]`` (the same as ``salesplan serve``)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m api.main", description="salesplan jobs API")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    args = ap.parse_args(argv)
+    try:
+        serve(host=args.host, port=args.port)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

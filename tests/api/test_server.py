@@ -1,0 +1,146 @@
+"""A real uvicorn server on 127.0.0.1: HTTP lifecycle, and ``kill -9`` in the middle of 20 jobs then restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from apihelpers import FINAL, routes_problem
+
+from api.store import SqlJobStore
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``python -m api.main`` in its own process group, with quick heartbeats."""
+
+    def __init__(self, db_url: str, log: Path) -> None:
+        self.db_url = db_url
+        self.log = log
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "SALESPLAN_DATABASE_URL": self.db_url, "SALESPLAN_WORKERS": "2",
+               "SALESPLAN_STALE_AFTER_S": "2", "SALESPLAN_HEARTBEAT_S": "0.5", "SALESPLAN_POLL_S": "0.1",
+               "SALESPLAN_PROGRESS_EVERY_S": "0.2", "SALESPLAN_API_KEYS": ""}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "api.main", "--port", str(self.port)], env=env,
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)  # the server only: its pool workers are orphaned
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # anything left of this server's process group (orphaned workers)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path / "server.log")
+    yield s
+    s.stop()
+
+
+def _wait_all_final(c: httpx.Client, ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = {i: c.get(f"/v1/jobs/{i}").json() for i in ids}
+        if all(j["status"] in FINAL for j in jobs.values()):
+            return jobs
+        assert time.monotonic() < deadline, {i: j["status"] for i, j in jobs.items()}
+        time.sleep(0.3)
+
+
+def test_http_lifecycle_and_cancel(server: Server) -> None:
+    server.start()
+    with httpx.Client(base_url=server.base, timeout=10) as c:
+        r = c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5), "options": {"time_limit_s": 1}})
+        assert r.status_code == 202
+        jid = r.json()["id"]
+        queued = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5, seed=s),
+                                           "options": {"time_limit_s": 1}}).json()["id"] for s in range(2, 6)]
+        cancelled = c.delete(f"/v1/jobs/{queued[-1]}").json()
+        assert cancelled["status"] in ("cancelled", "running")
+        jobs = _wait_all_final(c, [jid, *queued], timeout=90)
+        assert jobs[jid]["status"] == "succeeded"
+        assert jobs[queued[-1]]["status"] == "cancelled"
+        result = c.get(f"/v1/jobs/{jid}/result").json()
+        assert result["totals"]["visits_planned"] == 5
+        assert c.get("/metrics").text.count("salesplan_jobs{") >= 4
+
+
+def test_kill9_mid_run_then_restart_loses_nothing(server: Server) -> None:
+    server.start()
+    n = 20
+    with httpx.Client(base_url=server.base, timeout=10) as c:
+        ids = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5, seed=s),
+                                        "options": {"time_limit_s": 1.5}}).json()["id"] for s in range(n)]
+        deadline = time.monotonic() + 60
+        while True:  # kill once some jobs are done and two are mid-solve
+            statuses = [c.get(f"/v1/jobs/{i}").json()["status"] for i in ids]
+            if statuses.count("succeeded") >= 2 and statuses.count("running") == 2:
+                break
+            assert time.monotonic() < deadline, statuses
+            time.sleep(0.1)
+    server.kill9()
+
+    store = SqlJobStore(server.db_url, create=False)
+    before = {i: store.get_job(i) for i in ids}
+    store.close()
+    interrupted = [i for i, r in before.items() if r is not None and r.status == "running"]
+    assert interrupted, "the kill did not hit a running job"
+    assert any(r is not None and r.status == "queued" for r in before.values())
+
+    server.start()
+    with httpx.Client(base_url=server.base, timeout=10) as c:
+        jobs = _wait_all_final(c, ids, timeout=150)
+        assert {j["status"] for j in jobs.values()} == {"succeeded"}, {i: j["status"] for i, j in jobs.items()}
+        for i in ids:
+            result = c.get(f"/v1/jobs/{i}/result").json()
+            assert result["totals"]["visits_planned"] == 5
+        for i in interrupted:
+            assert jobs[i]["attempts"] == 2
+            types = [e["type"] for e in c.get(f"/v1/jobs/{i}/events").json()]
+            assert "requeued" in types and types[-1] == "succeeded"
