@@ -1,0 +1,271 @@
+"""Territory design benchmark: salesplan vs k-means, size-balanced k-means, Hess location-allocation, LP bound.
+
+Instances: territory-synthetic-clustered (n500 seeds 1-3 with p=10, n2000 seeds 1-2 with p=20) and
+generated clustered instances (``--generated 10000``, p = n/200). Metrics follow the dataset README:
+``bal_w``/``bal_p`` max relative deviation of workload/potential, ``disp`` workload x distance to the
+territory's weighted medoid / total workload, ``diam`` largest intra-territory distance, ``disc``
+territories not connected on the Delaunay graph, ``time`` seconds. All metrics are recomputed here
+from each method's labels with the same code.
+
+Run: ``python benchmarks/territories.py --time-limit 10 --sizes 500 2000 --generated 10000``
+(salesplan gets ``--time-limit`` at n=500, 3x at n=2000 and ``--big-time-limit`` for generated ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+from scipy.spatial import ConvexHull, Delaunay
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results_md import machine, table, write_section
+from optimizer.paths import shared_datasets
+from optimizer.territories import solve_territories
+from optimizer.territories.datasets import (
+    clustered_edges,
+    clustered_problem,
+    clustered_units,
+    generate_clustered,
+)
+
+LP_BOUNDS = {(500, 1): 70.22, (500, 2): 73.86, (500, 3): 76.38}  # dataset README (valid LP bounds on disp)
+TAU = 0.05
+
+
+# -- metrics ------------------------------------------------------------------------------------
+def metrics(xy: np.ndarray, w: np.ndarray, pot: np.ndarray, lab: np.ndarray, p: int,
+            edges: np.ndarray) -> dict[str, float]:
+    """bal_w, bal_p, disp, diam, disconnected recomputed from labels."""
+    W = np.bincount(lab, weights=w, minlength=p)
+    P = np.bincount(lab, weights=pot, minlength=p)
+    disp = 0.0
+    diam = 0.0
+    for t in range(p):
+        m = np.flatnonzero(lab == t)
+        if len(m) == 0:
+            continue
+        d = np.sqrt(((xy[m, None, :] - xy[None, m, :]) ** 2).sum(-1)) if len(m) <= 3000 else None
+        if d is not None:
+            disp += float((w[m] @ d).min())
+        pts = m
+        if len(m) > 3:
+            try:
+                pts = m[ConvexHull(xy[m]).vertices]
+            except Exception:  # collinear
+                pts = m
+        dd = np.sqrt(((xy[pts, None, :] - xy[None, pts, :]) ** 2).sum(-1))
+        diam = max(diam, float(dd.max()))
+    nb: list[list[int]] = [[] for _ in range(len(xy))]
+    for a, b in edges:
+        nb[a].append(int(b))
+        nb[b].append(int(a))
+    seen = np.zeros(len(xy), dtype=bool)
+    pieces = np.zeros(p, dtype=int)
+    for s in range(len(xy)):
+        if seen[s]:
+            continue
+        pieces[lab[s]] += 1
+        seen[s] = True
+        q = deque([s])
+        while q:
+            u = q.popleft()
+            for v in nb[u]:
+                if not seen[v] and lab[v] == lab[u]:
+                    seen[v] = True
+                    q.append(v)
+    return {"bal_w": float(np.abs(W / W.mean() - 1).max()), "bal_p": float(np.abs(P / P.mean() - 1).max()),
+            "disp": disp / float(w.sum()), "diam": diam, "disc": int((pieces > 1).sum())}
+
+
+# -- baselines ----------------------------------------------------------------------------------
+def kmeans(xy: np.ndarray, w: np.ndarray, p: int, seed: int) -> np.ndarray:
+    """Workload-weighted k-means (scikit-learn), no balance."""
+    from sklearn.cluster import KMeans
+
+    return np.asarray(KMeans(p, n_init=10, random_state=seed).fit(xy, sample_weight=w).labels_)
+
+
+def kmeans_constrained(xy: np.ndarray, p: int, seed: int) -> np.ndarray:
+    """Equal unit counts (k-means-constrained): size-balanced, not workload-balanced."""
+    from k_means_constrained import KMeansConstrained
+
+    n = len(xy)
+    km = KMeansConstrained(n_clusters=p, size_min=n // p, size_max=-(-n // p), random_state=seed, n_init=3)
+    return np.asarray(km.fit_predict(xy))
+
+
+def hess(xy: np.ndarray, w: np.ndarray, p: int, seed: int, tau: float = TAU, kk: int = 10) -> np.ndarray:
+    """Hess location-allocation as in the dataset README (independent, plain implementation).
+
+    Weighted k-means start; balanced transport LP to the medoids (each unit restricted to its ``kk``
+    nearest centres), largest fraction rounding; re-centre on weighted medoids until stable; then
+    greedy shift repair of the balance.
+    """
+    from sklearn.cluster import KMeans
+
+    n = len(xy)
+    cen = KMeans(p, n_init=1, random_state=seed).fit(xy, sample_weight=w).cluster_centers_
+    med = np.array([int(np.argmin(((xy - c) ** 2).sum(1))) for c in cen])
+    lo, hi = (1 - tau) * w.sum() / p, (1 + tau) * w.sum() / p
+    lab = np.zeros(n, dtype=int)
+    for _ in range(30):
+        d = np.sqrt(((xy[:, None, :] - xy[med][None, :, :]) ** 2).sum(-1))
+        near = np.argsort(d, axis=1)[:, :kk]
+        ii = np.repeat(np.arange(n), kk)
+        tt = near.ravel()
+        c = w[ii] * d[ii, tt]
+        cols = np.arange(len(ii))
+        a_eq = csr_matrix((np.ones(len(ii)), (ii, cols)), shape=(n, len(ii)))
+        a_t = csr_matrix((w[ii], (tt, cols)), shape=(p, len(ii)))
+        from scipy.sparse import vstack
+
+        res = linprog(c, A_ub=vstack([a_t, -a_t]), b_ub=np.concatenate([np.full(p, hi), np.full(p, -lo)]),
+                      A_eq=a_eq, b_eq=np.ones(n), bounds=(0, 1), method="highs")
+        if res.x is None:
+            break
+        order = np.argsort(res.x)
+        lab[ii[order]] = tt[order]
+        new = med.copy()
+        for t in range(p):
+            m = np.flatnonzero(lab == t)
+            if len(m):
+                dm = np.sqrt(((xy[m, None, :] - xy[None, m, :]) ** 2).sum(-1))
+                new[t] = m[int(np.argmin(w[m] @ dm))]
+        if np.array_equal(new, med):
+            break
+        med = new
+    # greedy repair: move the cheapest unit out of an over-loaded territory / into an under-loaded one
+    d = np.sqrt(((xy[:, None, :] - xy[med][None, :, :]) ** 2).sum(-1))
+    for _ in range(n):
+        L = np.bincount(lab, weights=w, minlength=p)
+        over, under = np.flatnonzero(hi < L), np.flatnonzero(lo > L)
+        if len(over) == 0 and len(under) == 0:
+            break
+        best = None
+        for i in range(n):
+            a = lab[i]
+            for b in (under if len(under) else range(p)):
+                if b == a or (len(over) and a not in over) or (not len(over) and L[a] - w[i] < lo):
+                    continue
+                if L[b] + w[i] > hi:
+                    continue
+                dc = w[i] * (d[i, b] - d[i, a])
+                if best is None or dc < best[0]:
+                    best = (dc, i, b)
+        if best is None:
+            break
+        lab[best[1]] = best[2]
+    return lab
+
+
+# -- runner -------------------------------------------------------------------------------------
+def run_instance(name: str, xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: int, edges: np.ndarray,
+                 tl: float, seed: int, methods: list[str], bound: float | None) -> list[dict[str, object]]:
+    """Run every method on one instance and return table rows."""
+    out: list[dict[str, object]] = []
+    for meth in methods:
+        t0 = time.monotonic()
+        extra = ""
+        if meth in ("salesplan", "salesplan_contig"):
+            contig = meth == "salesplan_contig"
+            prob = clustered_problem(xy, w, pot, p, TAU, contiguity=contig, edges=edges if contig else None)
+            sol = solve_territories(prob, time_limit=tl, seed=seed)
+            lab = np.array([int(sol.assignment[str(i)][1:]) - 1 for i in range(len(xy))])
+            extra = f"{sol.stats.get('descents', '')} descents"
+        elif meth == "kmeans":
+            lab = kmeans(xy, w, p, seed)
+        elif meth == "kmeans_constrained":
+            lab = kmeans_constrained(xy, p, seed)
+        elif meth == "hess":
+            lab = hess(xy, w, p, seed)
+        else:
+            raise SystemExit(f"unknown method {meth}")
+        el = time.monotonic() - t0
+        m = metrics(xy, w, pot, lab, p, edges)
+        out.append({"instance": name, "method": meth, "time": el, **m, "note": extra})
+        print(f"{name:14s} {meth:19s} {el:7.1f}s bal_w {m['bal_w']:.4f} bal_p {m['bal_p']:.4f} "
+              f"disp {m['disp']:.3f} diam {m['diam']:.1f} disc {m['disc']}", flush=True)
+    hess_row = next((r for r in out if r["method"] == "hess"), None)
+    for r in out:
+        r["vs_hess"] = (float(r["disp"]) / float(hess_row["disp"]) - 1) if hess_row else None  # type: ignore[arg-type]
+        r["gap_lb"] = (float(r["disp"]) / bound - 1) if bound else None  # type: ignore[arg-type]
+    return out
+
+
+def baseline_csv() -> dict[tuple[int, int, str], float]:
+    """disp of the dataset's own baseline rows (hess_lp etc.)."""
+    f = shared_datasets() / "territory-synthetic-clustered" / "baseline_results.csv"
+    out: dict[tuple[int, int, str], float] = {}
+    with open(f, encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["disp"]:
+                out[(int(r["n"]), int(r["seed"]), r["method"])] = float(r["disp"])
+    return out
+
+
+def main() -> None:
+    """Parse arguments, run, print and write the RESULTS.md section."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--time-limit", type=float, default=10.0, help="salesplan seconds at n=500 (x3 at n=2000)")
+    ap.add_argument("--big-time-limit", type=float, default=240.0, help="salesplan seconds on generated instances")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[500, 2000], help="dataset sizes: 500 and/or 2000")
+    ap.add_argument("--seeds", type=int, nargs="*", default=None, help="dataset seeds (default: all)")
+    ap.add_argument("--generated", type=int, nargs="*", default=[], help="generated instance sizes, e.g. 10000")
+    ap.add_argument("--methods", nargs="*", default=["salesplan", "salesplan_contig", "kmeans",
+                                                     "kmeans_constrained", "hess"])
+    ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    args = ap.parse_args()
+    rows: list[dict[str, object]] = []
+    base = baseline_csv()
+    for n in args.sizes:
+        p = 10 if n == 500 else 20
+        seeds = args.seeds or ([1, 2, 3] if n == 500 else [1, 2])
+        for s in seeds:
+            xy, w, pot = clustered_units(n, s)
+            edges = clustered_edges(n, s)
+            tl = args.time_limit if n == 500 else 3 * args.time_limit
+            r = run_instance(f"n{n}_s{s}", xy, w, pot, p, edges, tl, 0, args.methods, LP_BOUNDS.get((n, s)))
+            for x in r:
+                x["hess_lp_csv"] = base.get((n, s, "hess_lp"))
+            rows += r
+    for n in args.generated:
+        xy, w, pot = generate_clustered(n, 1)
+        edges = np.sort(np.concatenate([Delaunay(xy).simplices[:, [0, 1]], Delaunay(xy).simplices[:, [1, 2]],
+                                        Delaunay(xy).simplices[:, [0, 2]]]), axis=1)
+        edges = np.unique(edges, axis=0)
+        rows += run_instance(f"gen{n}_s1", xy, w, pot, max(2, n // 200), edges, args.big_time_limit, 0,
+                             args.methods, None)
+    headers = ["instance", "method", "time s", "bal_w", "bal_p", "disp", "diam", "disc", "vs Hess", "gap LB",
+               "vs hess_lp csv", "note"]
+
+    def pct(v: object) -> str:
+        return "" if v is None else f"{float(v):+.1%}"  # type: ignore[arg-type]
+
+    trs = [[r["instance"], r["method"], f"{float(r['time']):.1f}", f"{float(r['bal_w']):.4f}",  # type: ignore[arg-type]
+            f"{float(r['bal_p']):.4f}", f"{float(r['disp']):.3f}", f"{float(r['diam']):.1f}", r["disc"],  # type: ignore[arg-type]
+            pct(r["vs_hess"]), pct(r["gap_lb"]),
+            pct(float(r["disp"]) / float(r["hess_lp_csv"]) - 1) if r.get("hess_lp_csv") else "",  # type: ignore[arg-type]
+            r["note"]] for r in rows]
+    md = table(headers, trs)
+    print(md)
+    if not args.no_write:
+        cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
+        text = (f"## territories\n\nCommand: `{cmd}`\n\nMachine: {machine()}\n\n"
+                "disp = workload x distance to the weighted medoid / total workload (km); `vs Hess` compares with "
+                "the Hess location-allocation baseline run here, `vs hess_lp csv` with the dataset's own hess_lp row; "
+                "`gap LB` uses the dataset README's LP bounds (n500 only). salesplan_contig adds contiguity on the "
+                "Delaunay graph. Balance target: +-5 % workload.\n\n" + md + "\n")
+        write_section("territories", text)
+
+
+if __name__ == "__main__":
+    main()
