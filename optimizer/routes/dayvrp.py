@@ -110,7 +110,8 @@ def solve_day_ortools(day: DayInput, time_limit: float, seed: int = 0, solution_
         penalty = DROP_PENALTY if pr is None else max(0, int(round(pr * SCALE)))
         routing.AddDisjunction([idx], penalty)
         if day.allowed and day.allowed[i] is not None:
-            routing.SetAllowedVehiclesForIndex(list(day.allowed[i] or []), idx)
+            # (SetAllowedVehiclesForIndex's Python binding rejects lists in 9.15; -1 keeps it droppable)
+            routing.VehicleVar(idx).SetValues([-1, *(int(k) for k in (day.allowed[i] or []))])
     solver = routing.solver()
     node_visit = [int(svc[manager.IndexToNode(k)]) if k < routing.Size() else 0 for k in range(routing.Size() + nv)]
     for k, v in enumerate(day.vehicles):

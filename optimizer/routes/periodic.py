@@ -242,3 +242,44 @@ class Plan:
     def day_routes(self, d: int) -> dict[int, list[int]]:
         """Vehicle -> route of day ``d``."""
         return {k: list(self.routes[(k, d)]) for k in self.by_day.get(d, [])}
+
+    # -- large neighbourhood search ----------------------------------------------------------
+    def snapshot(self) -> tuple[object, ...]:
+        """Copy of the mutable state (for :meth:`restore`)."""
+        return (
+            {kd: list(s) for kd, s in self.routes.items()},
+            dict(self.sched),
+            dict(self.cost_of),
+            list(self.pattern),
+            [dict(w) for w in self.where],
+        )
+
+    def restore(self, snap: tuple[object, ...]) -> None:
+        """Return to a state saved by :meth:`snapshot`."""
+        routes, sched, cost_of, pattern, where = snap
+        self.routes = routes  # type: ignore[assignment]
+        self.sched = sched  # type: ignore[assignment]
+        self.cost_of = cost_of  # type: ignore[assignment]
+        self.pattern = pattern  # type: ignore[assignment]
+        self.where = where  # type: ignore[assignment]
+
+    def ruin_recreate(self, q: int) -> bool:
+        """Remove an outlet and its ``q - 1`` nearest neighbours, re-insert them on their best
+        patterns (frequent outlets first); keep the result only when the total improves."""
+        g = self.g
+        if g.n == 0:
+            return False
+        seed_o = self.rng.randrange(g.n)
+        near = np.argsort(self.cmat[seed_o, : g.n], kind="stable")[: max(1, q)]
+        before = self.total()
+        snap = self.snapshot()
+        removed = [int(o) for o in near if self.where[int(o)] or self.pattern[int(o)] is not None]
+        removed = [o for o in removed if self.remove(o)]
+        self.rng.shuffle(removed)
+        removed.sort(key=lambda o: (g.optional[o], -g.visits[o]))
+        for o in removed:
+            self.place(o)
+        if self.total() < before - 1e-6:
+            return True
+        self.restore(snap)
+        return False

@@ -363,6 +363,13 @@ def solve_routes(
                     if len(p.g.patterns[o]) > 1 or p.missing(o) > 0 or p.g.optional[o]:
                         improved += p.try_move(o)
                     rep.update("improve", best=current())
+            # ruin & recreate over related outlets until the next re-routing
+            lns_until = time.monotonic() + max(0.5, min(5.0, 0.1 * time_limit))
+            while not rep.should_stop and rep.time_left() > margin and time.monotonic() < lns_until:
+                for p in plans:
+                    q = max(2, min(30, p.g.n // 10 + p.rng.randrange(1, 6)))
+                    improved += p.ruin_recreate(q)
+                rep.update("improve", best=current())
             changed = [
                 (gi, d)
                 for gi, p in enumerate(plans)
@@ -370,10 +377,8 @@ def solve_routes(
             ]
             left = rep.time_left() - margin
             if changed and left > 0.3:
-                route_days(sorted(changed), min(left, max(0.5, left * 0.5)))
-            rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} pattern moves")
-            if not improved and not changed:
-                break
+                route_days(sorted(changed), min(left, max(0.5, left * 0.3)))
+            rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} moves")
         stages["improve"] = time.monotonic() - t0
     finally:
         runner.close()
