@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +40,21 @@ class Task:
 
 
 def init_local_worker(parent_pid: int) -> None:
-    """Pool initializer: remember the server's pid (a worker whose server died stops its solve)."""
+    """Pool initializer: remember the server's pid and exit when the server dies (even by ``kill -9``).
+
+    An orphaned pool worker would otherwise wait forever on the pool's queue; its job is re-queued
+    by the restarted server, so the orphan's work is worthless.
+    """
     global _PARENT_PID
     _PARENT_PID = parent_pid
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if _parent_gone():
+                os._exit(0)
+
+    threading.Thread(target=watch, name="salesplan-parent-watch", daemon=True).start()
 
 
 def _store(url: str) -> SqlJobStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,19 +61,21 @@ class Server:
         os.kill(self.proc.pid, signal.SIGKILL)  # the server only: its pool workers are orphaned
         self.proc.wait(timeout=10)
 
+    def group_pids(self) -> list[int]:
+        """Pids in this server's process group (its pool workers)."""
+        assert self.proc is not None
+        out = subprocess.run(["ps", "-o", "pid=", "-g", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(x) for x in out.stdout.split()]
+
     def stop(self) -> None:
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # anything left of this server's process group (orphaned workers)
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # leftovers of this server's group
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc = None
 
 
@@ -81,6 +84,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     s = Server(f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path / "server.log")
     yield s
     s.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
 def _wait_all_final(c: httpx.Client, ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:
@@ -125,6 +136,8 @@ def test_kill9_mid_run_then_restart_loses_nothing(server: Server) -> None:
             assert time.monotonic() < deadline, statuses
             time.sleep(0.1)
     server.kill9()
+    orphans = server.group_pids()
+    assert orphans, "expected the killed server's pool workers"
 
     store = SqlJobStore(server.db_url, create=False)
     before = {i: store.get_job(i) for i in ids}
@@ -136,6 +149,7 @@ def test_kill9_mid_run_then_restart_loses_nothing(server: Server) -> None:
     server.start()
     with httpx.Client(base_url=server.base, timeout=10) as c:
         jobs = _wait_all_final(c, ids, timeout=150)
+        assert not [p for p in orphans if _alive(p)], "pool workers of the killed server are still alive"
         assert {j["status"] for j in jobs.values()} == {"succeeded"}, {i: j["status"] for i, j in jobs.items()}
         for i in ids:
             result = c.get(f"/v1/jobs/{i}/result").json()
