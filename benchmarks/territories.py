@@ -99,7 +99,8 @@ def kmeans_constrained(xy: np.ndarray, p: int, seed: int) -> np.ndarray:
     from k_means_constrained import KMeansConstrained
 
     n = len(xy)
-    km = KMeansConstrained(n_clusters=p, size_min=n // p, size_max=-(-n // p), random_state=seed, n_init=3)
+    km = KMeansConstrained(n_clusters=p, size_min=n // p, size_max=-(-n // p), random_state=seed,
+                           n_init=3 if n <= 5000 else 1)
     return np.asarray(km.fit_predict(xy))
 
 
@@ -145,25 +146,21 @@ def hess(xy: np.ndarray, w: np.ndarray, p: int, seed: int, tau: float = TAU, kk:
         med = new
     # greedy repair: move the cheapest unit out of an over-loaded territory / into an under-loaded one
     d = np.sqrt(((xy[:, None, :] - xy[med][None, :, :]) ** 2).sum(-1))
+    rows = np.arange(n)
     for _ in range(n):
         L = np.bincount(lab, weights=w, minlength=p)
-        over, under = np.flatnonzero(hi < L), np.flatnonzero(lo > L)
-        if len(over) == 0 and len(under) == 0:
+        over = np.greater(L, hi)
+        under = np.less(L, lo)
+        if not over.any() and not under.any():
             break
-        best = None
-        for i in range(n):
-            a = lab[i]
-            for b in (under if len(under) else range(p)):
-                if b == a or (len(over) and a not in over) or (not len(over) and L[a] - w[i] < lo):
-                    continue
-                if L[b] + w[i] > hi:
-                    continue
-                dc = w[i] * (d[i, b] - d[i, a])
-                if best is None or dc < best[0]:
-                    best = (dc, i, b)
-        if best is None:
+        src = over[lab] if over.any() else (L[lab] - w >= lo)
+        dst = under if under.any() else np.ones(p, dtype=bool)
+        ok = src[:, None] & dst[None, :] & (L[None, :] + w[:, None] <= hi) & (lab[:, None] != np.arange(p))
+        if not ok.any():
             break
-        lab[best[1]] = best[2]
+        dc = np.where(ok, w[:, None] * (d - d[rows, lab][:, None]), np.inf)
+        i, b = np.unravel_index(int(np.argmin(dc)), dc.shape)
+        lab[i] = b
     return lab
 
 

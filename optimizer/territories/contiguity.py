@@ -15,17 +15,17 @@ def _pieces(st: State, t: int) -> list[list[int]]:
     members = np.flatnonzero(st.a == t)
     seen: set[int] = set()
     out: list[list[int]] = []
-    for s in members:
-        s = int(s)
+    for s0 in members:
+        s = int(s0)
         if s in seen:
             continue
-        comp = [s]
+        comp: list[int] = [s]
         seen.add(s)
-        q = deque([s])
+        q: deque[int] = deque([s])
         while q:
             u = q.popleft()
-            for v in st.nb[u]:
-                v = int(v)
+            for v0 in st.nb[u]:
+                v = int(v0)
                 if v not in seen and st.a[v] == t:
                     seen.add(v)
                     comp.append(v)

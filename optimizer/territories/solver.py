@@ -140,7 +140,8 @@ def _pareto(inst: Instance, dist: FloatArray, rep: Reporter, exact: bool) -> lis
         return r2.assign if r2.assign is not None and (r2.assign >= 0).all() else r1.assign
 
     def heur(cap_: float | None) -> IntArray | None:
-        lim = dataclasses.replace(base, **({"max_workload_moved": cap_} if by_w else {"max_moved": cap_}))
+        lim = (dataclasses.replace(base, max_workload_moved=cap_) if by_w
+               else dataclasses.replace(base, max_moved=cap_))
         r = solve_allocation(lim, dcost, integral=False, kk=None if full_lp else 12,
                              time_limit=max(0.2, min(10.0, rep.time_left() / 4)))
         a = r.assign if r.assign is not None and (r.assign >= 0).all() else _fallback(inst, dcost)

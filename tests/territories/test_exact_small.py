@@ -54,7 +54,7 @@ def test_fixed_centres_optimal_against_brute_force(seed: int) -> None:
     assert max_dev(p, s.assignment) <= 0.25 + 1e-9
     assert s.objective == pytest.approx(fixed_cost(p, s.assignment), rel=1e-9)
     assert s.objective == pytest.approx(_brute_fixed(p, 0.25), rel=1e-7)
-    assert s.lower_bound is not None and s.lower_bound <= s.objective + 1e-6
+    assert s.lower_bound is not None and s.objective is not None and s.lower_bound <= s.objective + 1e-6
     assert s.metrics.workload_max_dev == pytest.approx(max_dev(p, s.assignment))
 
 
