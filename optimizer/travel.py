@@ -10,8 +10,11 @@ Conventions
 * Explicit matrix: minutes (and km when given; otherwise km = minutes x ``speed_kmh`` / 60).
 
 Memory: a full ``n x n`` float64 matrix takes ``8 n^2`` bytes; 5,000 points give 200 MB per
-matrix (distance and time: 400 MB). :class:`TravelModel` computes full matrices only on demand
-and serves row/column/block look-ups without them, so large instances are routed in pieces.
+matrix (distance and time: 400 MB), 10,000 points 800 MB per matrix. :func:`pairwise_km` fills
+the result block by block, so building one needs the result plus ~50 MB of temporaries
+(``benchmarks/travel.py`` measures time and peak memory). :class:`TravelModel` computes full
+matrices only on demand and serves row/column/block look-ups without them, so large instances
+are routed in pieces.
 
 OR-Tools needs integers: :func:`to_int` scales by ``scale`` (default :data:`SCALE` = 100, i.e.
 1/100 minute or 10 m). Travel *times* are rounded up so that a plan feasible in integers is
@@ -61,17 +64,60 @@ def haversine_km(
     return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dtype=np.float64)
 
 
-def pairwise_km(a: FloatArray, b: FloatArray, metric: Literal["haversine", "euclidean"]) -> FloatArray:
+#: Cells per block of :func:`pairwise_km` (the temporaries stay near 3 x 8 x this many bytes).
+BLOCK_CELLS = 1 << 21
+
+
+def pairwise_km(
+    a: FloatArray, b: FloatArray, metric: Literal["haversine", "euclidean"], *, block_cells: int = BLOCK_CELLS
+) -> FloatArray:
     """Distance matrix between point sets ``a`` (m x 2) and ``b`` (n x 2), without detour.
 
-    For haversine the columns are (lat, lon) in degrees; for euclidean (x, y).
+    For haversine the columns are (lat, lon) in degrees; for euclidean (x, y). Rows are computed in
+    blocks of about ``block_cells`` cells written into the result, so the peak memory is the
+    ``8 m n`` bytes of the result plus a few blocks (~50 MB), not several full-size temporaries;
+    the values are those of :func:`haversine_km` (same operations in the same order).
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
+    m, n = len(a), len(b)
+    out = np.empty((m, n), dtype=np.float64)
+    if m == 0 or n == 0:
+        return out
+    rows = max(1, block_cells // n)
     if metric == "haversine":
-        return haversine_km(a[:, 0:1], a[:, 1:2], b[None, :, 0], b[None, :, 1])
-    d = a[:, None, :] - b[None, :, :]
-    return np.asarray(np.sqrt(np.einsum("ijk,ijk->ij", d, d)), dtype=np.float64)
+        p1, l1 = np.radians(a[:, 0]), np.radians(a[:, 1])
+        p2, l2 = np.radians(b[:, 0]), np.radians(b[:, 1])
+        c1, c2 = np.cos(p1), np.cos(p2)
+        for s in range(0, m, rows):
+            e = min(m, s + rows)
+            blk = out[s:e]
+            dphi = p2[None, :] - p1[s:e, None]
+            dphi /= 2.0
+            np.sin(dphi, out=dphi)
+            np.square(dphi, out=dphi)
+            dlmb = l2[None, :] - l1[s:e, None]
+            dlmb /= 2.0
+            np.sin(dlmb, out=dlmb)
+            np.square(dlmb, out=dlmb)
+            np.multiply(c1[s:e, None], c2[None, :], out=blk)
+            blk *= dlmb
+            blk += dphi
+            np.clip(blk, 0.0, 1.0, out=blk)
+            np.sqrt(blk, out=blk)
+            np.arcsin(blk, out=blk)
+            blk *= 2.0 * EARTH_RADIUS_KM
+        return out
+    for s in range(0, m, rows):
+        e = min(m, s + rows)
+        blk = out[s:e]
+        dx = a[s:e, None, 0] - b[None, :, 0]
+        dy = a[s:e, None, 1] - b[None, :, 1]
+        np.multiply(dx, dx, out=blk)
+        dy *= dy
+        blk += dy
+        np.sqrt(blk, out=blk)
+    return out
 
 
 def to_int(matrix: FloatArray, scale: int = SCALE, *, mode: Literal["ceil", "round"] = "round") -> NDArray[np.int64]:
@@ -172,7 +218,9 @@ class TravelModel:
             return self._mkm[np.ix_(self._midx[r], self._midx[c])]
         t = self.travel
         if t.metric == "haversine":
-            return pairwise_km(self.coords[r], self.coords[c], "haversine") * t.detour
+            km = pairwise_km(self.coords[r], self.coords[c], "haversine")
+            km *= t.detour  # in place: no second n x n array
+            return km
         return pairwise_km(self.coords[r], self.coords[c], "euclidean")
 
     def block_minutes(
@@ -190,7 +238,9 @@ class TravelModel:
     def _km_to_minutes(self, km: FloatArray) -> FloatArray:
         t = self.travel
         if t.metric == "haversine":
-            return km / t.speed_kmh * 60.0
+            out = km / t.speed_kmh
+            out *= 60.0
+            return out
         return km / t.speed
 
     def km_matrix(self) -> FloatArray:
@@ -203,8 +253,11 @@ class TravelModel:
     def minutes_matrix(self) -> FloatArray:
         """Full time matrix (computed once, then cached)."""
         if self._full_min is None:
-            idx = np.arange(self.n)
-            self._full_min = self.block_minutes(idx, idx)
+            if self._full_km is not None and self._mmin is None:
+                self._full_min = self._km_to_minutes(self._full_km)  # no second haversine pass
+            else:
+                idx = np.arange(self.n)
+                self._full_min = self.block_minutes(idx, idx)
         return self._full_min
 
     def minutes_from(self, node: int) -> FloatArray:

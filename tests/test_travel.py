@@ -192,3 +192,30 @@ def test_to_int_default_scale_and_exact_values() -> None:
     assert SCALE == 100
     np.testing.assert_array_equal(to_int(np.array([0.0, 1.0, 2.5, 0.011]), mode="ceil"), [0, 100, 250, 2])
     np.testing.assert_array_equal(to_int(np.array([0.004, 0.006])), [0, 1])
+
+
+@pytest.mark.parametrize("metric", ["haversine", "euclidean"])
+def test_blocked_pairwise_equals_one_broadcast(metric: str) -> None:
+    rng = np.random.default_rng(9)
+    a = np.column_stack([rng.uniform(-80, 80, 37), rng.uniform(-179, 179, 37)])
+    b = np.column_stack([rng.uniform(-80, 80, 23), rng.uniform(-179, 179, 23)])
+    whole = pairwise_km(a, b, metric, block_cells=10**9)  # type: ignore[arg-type]
+    for cells in (1, 23, 50, 500):
+        np.testing.assert_array_equal(pairwise_km(a, b, metric, block_cells=cells), whole)  # type: ignore[arg-type]
+    if metric == "haversine":
+        ref = haversine_km(a[:, 0:1], a[:, 1:2], b[None, :, 0], b[None, :, 1])
+    else:
+        ref = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(whole, ref, rtol=1e-12, atol=1e-9)
+    assert pairwise_km(a[:0], b, metric).shape == (0, 23)  # type: ignore[arg-type]
+
+
+def test_minutes_matrix_from_cached_km_equals_direct() -> None:
+    rng = np.random.default_rng(4)
+    pts = np.column_stack([rng.uniform(55.5, 56.0, 30), rng.uniform(37.3, 37.9, 30)])
+    travel = Travel(speed_kmh=27.0, detour=1.4)
+    direct = TravelModel(pts, travel).minutes_matrix()
+    cached = TravelModel(pts, travel)
+    km = cached.km_matrix().copy()
+    np.testing.assert_array_equal(cached.minutes_matrix(), direct)
+    np.testing.assert_array_equal(cached.km_matrix(), km)  # converting did not touch the km cache
