@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optimizer.datagen import DEMO, estimate_utilisation, routes_instance, write  # noqa: E402
-from optimizer.paths import DEMO_DIR  # noqa: E402
+from optimizer.datagen import DEMO, estimate_utilisation, routes_instance, write
+from optimizer.paths import DEMO_DIR
 
 
 def main(argv: list[str] | None = None) -> int:
