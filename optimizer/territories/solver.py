@@ -101,7 +101,13 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
         return rep.update("improve", best=v, force=True)
 
     kk = None if inst.k <= 12 else 10
-    a, med, _, runs = location_allocation(inst, rng, lambda: rep.should_stop, on_best, kk=kk)
+    # keep some of the budget for contiguity repair, the bound LP and the metrics
+    budget = None if rep.time_limit is None else 0.85 * rep.time_limit
+
+    def stop() -> bool:
+        return rep.should_stop or (budget is not None and rep.elapsed() > budget)
+
+    a, med, _, runs = location_allocation(inst, rng, stop, on_best, kk=kk)
     stats["descents"] = runs
     return a, med, False
 
