@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from api.settings import Settings
-from api.worker import Task, init_local_worker, run_task
+from api.worker import Task, init_local_worker, kill_descendants, run_task
 
 log = logging.getLogger("salesplan.executors")
 
@@ -79,7 +79,8 @@ class LocalExecutor(Executor):
         procs = list(getattr(self._pool, "_processes", {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:  # the pool has no public way to stop a running task
-            if p.is_alive():
+            if p.is_alive() and p.pid is not None:
+                kill_descendants(p.pid)  # a solver's own subprocesses first
                 p.terminate()
         for p in procs:
             p.join(timeout=5)

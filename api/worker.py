@@ -9,8 +9,10 @@ overwrite a newer one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,9 +54,43 @@ def init_local_worker(parent_pid: int) -> None:
         while True:
             time.sleep(0.5)
             if _parent_gone():
+                kill_descendants(os.getpid())  # e.g. a solver's own process pool
                 os._exit(0)
 
     threading.Thread(target=watch, name="salesplan-parent-watch", daemon=True).start()
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="utf-8") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            out.append(c)
+            stack.append(c)
+    return out
+
+
+def kill_descendants(pid: int) -> None:
+    """SIGKILL every process below ``pid`` (what a solver started); never ``pid`` itself."""
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
 
 
 def _store(url: str) -> SqlJobStore:
