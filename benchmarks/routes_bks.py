@@ -164,7 +164,7 @@ def run_one(inst: Instance, problem: RoutesProblem, solver: str, time_limit: flo
         return res
     check = check_routes(problem, sol)
     assert check.totals is not None
-    res.distance = check.totals.distance_km
+    res.distance = check.totals.distance_km if sol.routes else None
     res.vehicles = len(sol.routes)
     missing = check.totals.visits_required - check.totals.visits_planned
     res.feasible = check.ok and missing == 0 and bool(sol.routes)
