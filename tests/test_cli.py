@@ -163,15 +163,6 @@ def test_non_object_json_exits_2(tmp_path: Path) -> None:
     assert "JSON object" in res.stderr
 
 
-def test_demo_prints_the_summary(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["demo", "--out", str(tmp_path / "out")])
-    assert res.exit_code == 0, res.output
-    for kind in KINDS:
-        assert kind in res.stdout
-    n_outlets = len(json.loads((DEMO_DIR / "routes.json").read_text(encoding="utf-8"))["outlets"])
-    assert f"{n_outlets} outlets" in res.stdout
-
-
 def test_generate_writes_deterministic_valid_files(tmp_path: Path) -> None:
     args = ["--outlets", "60", "--reps", "3", "--weeks", "2", "--seed", "5"]
     a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
