@@ -112,15 +112,24 @@ class RayExecutor(Executor):
                      ignore_reinit_error=True, log_to_driver=False)
             self._started_here = True
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+        self._refs: dict[str, Any] = {}
 
     def submit(self, task: Task) -> Future[dict[str, Any]]:
         """Start ``task`` as a Ray task."""
         ref = self._remote.remote(task)
+        self._refs[task.run_id] = ref
         fut: Future[dict[str, Any]] = ref.future()
+        fut.add_done_callback(lambda _f: self._refs.pop(task.run_id, None))
         return fut
 
     def shutdown(self) -> None:
-        """Shut Ray down if this executor started it."""
+        """Cancel this server's running tasks; shut Ray down if this executor started it."""
+        for ref in list(self._refs.values()):
+            try:
+                self._ray.cancel(ref, force=True)
+            except Exception:  # already finished or the runtime is gone
+                log.debug("could not cancel a Ray task", exc_info=True)
+        self._refs.clear()
         if self._started_here:
             self._ray.shutdown()
 
