@@ -30,7 +30,7 @@ def test_ray_executor_runs_a_batch(ray_runtime: Any, make_settings: Callable[...
     settings = make_settings(executor="ray", workers=2)
     with TestClient(create_app(settings)) as c:
         assert c.app.state.dispatcher.executor.name == "ray"  # type: ignore[attr-defined]
-        jobs = [{"kind": "routes", "problem": routes_problem(5, seed=s)} for s in range(3)]
+        jobs: list[dict[str, Any]] = [{"kind": "routes", "problem": routes_problem(5, seed=s)} for s in range(3)]
         jobs.append({"kind": "territories", "problem": territories_problem()})
         r = c.post("/v1/batches", json={"jobs": jobs, "options": {"time_limit_s": 1}})
         assert r.status_code == 202
