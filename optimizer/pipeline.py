@@ -59,6 +59,9 @@ DEFAULT_TIME_LIMIT = 120.0
 #: Share of a rep's available minutes the workload-based sizing plans for.
 MAX_UTILISATION = 0.85
 _STAGES = ("staffing", "territories", "routes")
+#: Route in this process when one worker is asked for. Off: OR-Tools' routing library clashes with
+#: HiGHS symbols once highspy is loaded (staffing/territories), so routes always run in spawned workers.
+ROUTE_IN_PROCESS = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,7 +442,7 @@ def _routes(
         return max(1.0, budget * lanes * weight[t] / total_w * 0.95)
 
     order = sorted(problems, key=lambda t: -weight[t])  # longest first balances the lanes
-    if lanes == 1:
+    if lanes == 1 and ROUTE_IN_PROCESS:
         for k, t in enumerate(order):
             if rep.stop_requested:
                 results[t] = _unplanned(problems[t], "stopped before this territory was routed")

@@ -135,10 +135,8 @@ def pipeline_errors(p: PipelineProblem) -> list[ErrorItem]:
     for i, o in enumerate(p.outlets):
         if o.rep is not None and o.rep not in rep_ids:
             errs.append(ErrorItem(f"outlets[{i}].rep", f"unknown rep {o.rep!r}"))
-    if p.staffing is None and p.overrides.headcount is None and not p.reps:
-        errs.append(
-            ErrorItem("staffing", "give a staffing problem, overrides.headcount or reps to size the field force")
-        )
+    if p.staffing is None and p.overrides.headcount is None and p.overrides.territories is None and not p.reps:
+        errs.append(ErrorItem("staffing", "give a staffing problem, an override or reps to size the field force"))
     if p.staffing is not None:
         roles = {r.id for r in p.staffing.roles}
         if p.field_role is not None and p.field_role not in roles:
