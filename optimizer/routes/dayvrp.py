@@ -13,6 +13,7 @@ run-to-run identical results.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -48,11 +49,11 @@ class DayInput:
 
 
 def _ceil(x: float) -> int:
-    return int(math.ceil(x * SCALE - 1e-9))
+    return math.ceil(x * SCALE - 1e-9)
 
 
 def _floor(x: float) -> int:
-    return int(math.floor(x * SCALE + 1e-9))
+    return math.floor(x * SCALE + 1e-9)
 
 
 def pyvrp_applicable(day: DayInput) -> bool:
@@ -84,10 +85,7 @@ def solve_day_ortools(day: DayInput, time_limit: float, seed: int = 0, solution_
     svc = np.array([_ceil(s) for s in day.service], dtype=np.int64)
     t_int = np.ceil(day.tmat * SCALE - 1e-9).astype(np.int64)
     time_m = t_int + svc[:, None]
-    if day.objective == "distance":
-        cost_m = np.rint(day.kmat * SCALE).astype(np.int64)
-    else:
-        cost_m = t_int
+    cost_m = np.rint(day.kmat * SCALE).astype(np.int64) if day.objective == "distance" else t_int
     cost_cb = routing.RegisterTransitMatrix(cost_m.tolist())
     time_cb = routing.RegisterTransitMatrix(time_m.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
@@ -102,12 +100,12 @@ def solve_day_ortools(day: DayInput, time_limit: float, seed: int = 0, solution_
         cum = tdim.CumulVar(idx)
         if ws:
             cum.SetRange(_ceil(ws[0][0]), _floor(ws[-1][1]))
-            for (_, b), (a2, _) in zip(ws[:-1], ws[1:], strict=True):
+            for (_, b), (a2, _) in itertools.pairwise(ws):
                 lo, hi = _floor(b) + 1, _ceil(a2) - 1
                 if lo <= hi:
                     cum.RemoveInterval(lo, hi)
         pr = day.prize[i]
-        penalty = DROP_PENALTY if pr is None else max(0, int(round(pr * SCALE)))
+        penalty = DROP_PENALTY if pr is None else max(0, round(pr * SCALE))
         routing.AddDisjunction([idx], penalty)
         if day.allowed and day.allowed[i] is not None:
             # (SetAllowedVehiclesForIndex's Python binding rejects lists in 9.15; -1 keeps it droppable)
@@ -200,7 +198,7 @@ def solve_day_pyvrp(day: DayInput, time_limit: float, seed: int = 0, max_iterati
         prize = 0
         if pr is not None:
             extra = day.service[i] if day.objective != "distance" else 0.0
-            prize = max(0, int(round((pr + extra) * SCALE)))
+            prize = max(0, round((pr + extra) * SCALE))
         clients.append(
             pyvrp.Client(
                 len(depot_nodes) + i,
@@ -242,7 +240,7 @@ def solve_day_pyvrp(day: DayInput, time_limit: float, seed: int = 0, max_iterati
                 unit_duration_cost=0 if day.objective == "distance" else 1,
             )
         )
-    data = pyvrp.ProblemData(locs, clients, depots, types, [k_int], [t_int])
+    data = pyvrp.ProblemData(locs, clients, depots, types, [k_int], [t_int])  # type: ignore[list-item]
     init = None
     if day.initial:
         used: dict[int, int] = {}
@@ -253,7 +251,7 @@ def solve_day_pyvrp(day: DayInput, time_limit: float, seed: int = 0, max_iterati
                 rts.append(pyvrp.Route(data, list(seq), type_of[k]))
         try:
             init = pyvrp.Solution(data, rts)
-        except Exception:  # noqa: BLE001  (an inconsistent warm start is simply ignored)
+        except Exception:
             init = None
     stop = MaxIterations(max_iterations) if max_iterations is not None else MaxRuntime(max(0.05, time_limit))
     res = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False, initial_solution=init)

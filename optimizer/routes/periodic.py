@@ -126,13 +126,20 @@ class Plan:
             nodes = np.array([v.start_node, *seq, v.end_node])
             a, b = nodes[:-1], nodes[1:]
             delta = self.cmat[a, o] + self.cmat[o, b] - self.cmat[a, b]
-            cands.extend((float(x), k, p) for p, x in enumerate(delta))
+            # necessary condition: travel + service + break must fit in the shift / route length
+            sc = self.sched[(k, d)]
+            avail = min(v.shift_end - v.shift_start, v.max_route_minutes or float("inf"))
+            avail -= v.brk[2] if v.brk is not None else 0.0
+            base = (sc.travel_minutes + sc.service_minutes if sc is not None else 0.0) + g.service[o]
+            dt = g.tmat[a, o] + g.tmat[o, b] - g.tmat[a, b]
+            ok = base + dt <= avail + 1e-7
+            cands.extend((float(x), k, p) for p, x in enumerate(delta) if ok[p])
         if not cands:
             return None
         cands.sort()
         for _, k, p in cands[:MAX_CHECKS]:
             seq = self.routes[(k, d)]
-            new = seq[:p] + [o] + seq[p:]
+            new = [*seq[:p], o, *seq[p:]]
             s = self.timed(k, d, new)
             if s is not None:
                 return Insertion(k, p, s, self.route_cost(s) - self.cost_of[(k, d)])
@@ -141,7 +148,7 @@ class Plan:
     def apply(self, o: int, d: int, ins: Insertion) -> None:
         """Insert outlet ``o`` on day ``d`` as found by :meth:`best_insertion`."""
         seq = self.routes[(ins.k, d)]
-        self.set_route(ins.k, d, seq[: ins.pos] + [o] + seq[ins.pos :], ins.sched)
+        self.set_route(ins.k, d, [*seq[:ins.pos], o, *seq[ins.pos:]], ins.sched)
 
     def remove(self, o: int) -> bool:
         """Take outlet ``o`` out of every route; False (and no change) if a route would break."""
@@ -178,7 +185,7 @@ class Plan:
             miss = sum(1 for d in p if best_day[d] is None)
             if miss and (g.optional[o] or require_all):
                 continue
-            cost = sum(best_day[d].delta for d in p if best_day[d] is not None)  # type: ignore[union-attr]
+            cost = sum(ins.delta for d in p if (ins := best_day[d]) is not None)
             score = MISS * miss + cost
             if g.optional[o] and cost >= g.value[o] * len(p):
                 continue

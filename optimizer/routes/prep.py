@@ -112,6 +112,24 @@ def _rep_signature(problem: RoutesProblem, r: int) -> tuple[object, ...]:
     )
 
 
+def _cap(problem: RoutesProblem, r: int) -> float:
+    c = problem.reps[r].capacity
+    return c if c is not None else float("inf")
+
+
+def _break_minutes(problem: RoutesProblem, r: int) -> float:
+    b = problem.reps[r].break_
+    return b.minutes if b is not None else 0.0
+
+
+def _fits_shift(problem: RoutesProblem, r: int, windows: list[tuple[float, float]], service: float) -> bool:
+    """Can the service start inside a window and end inside rep ``r``'s shift (ignoring travel)?"""
+    sh = problem.reps[r].shift
+    if not windows:
+        return service <= sh.end - sh.start + 1e-9
+    return any(max(a, sh.start) <= min(b, sh.end - service) + 1e-9 for a, b in windows)
+
+
 def prepare(problem: RoutesProblem, tm: TravelModel) -> Prep:
     """Eligibility of reps for each outlet, and reasons for outlets nobody can serve.
 
@@ -156,10 +174,12 @@ def prepare(problem: RoutesProblem, tm: TravelModel) -> Prep:
             if not cands:
                 rejected[i] = (o.visits, f"no rep has the skill(s) {', '.join(sorted(need))}")
                 continue
-        cap_ok = [r for r in cands if reps[r].capacity is None or o.demand <= reps[r].capacity + 1e-9]
+        cap_ok = [r for r in cands if o.demand <= _cap(problem, r) + 1e-9]
         if not cap_ok:
             best_cap = max(reps[r].capacity or 0.0 for r in cands)
-            rejected[i] = (o.visits, f"demand {o.demand:g} exceeds the capacity of every eligible rep (max {best_cap:g})")
+            rejected[i] = (
+                o.visits, f"demand {o.demand:g} exceeds the capacity of every eligible rep (max {best_cap:g})"
+            )
             continue
         pats = problem.allowed_patterns(o)
         if problem.same_rep:
@@ -171,13 +191,7 @@ def prepare(problem: RoutesProblem, tm: TravelModel) -> Prep:
             rejected[i] = (o.visits, "no allowed day pattern falls on days when an eligible rep works")
             continue
         # service window inside the shift at all (ignoring travel)?
-        def fits_shift(r: int) -> bool:
-            sh = reps[r].shift
-            if not windows:
-                return o.service_minutes <= sh.end - sh.start + 1e-9
-            return any(max(a, sh.start) <= min(b, sh.end - o.service_minutes) + 1e-9 for a, b in windows)
-
-        win_ok = [r for r in day_ok if fits_shift(r)]
+        win_ok = [r for r in day_ok if _fits_shift(problem, r, windows, o.service_minutes)]
         if not win_ok:
             ws = ", ".join(f"{fmt_time(a)}-{fmt_time(b)}" for a, b in windows) or "none"
             rejected[i] = (
@@ -258,7 +272,7 @@ def assign_reps(problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int =
         [
             len(prep.rep_days[r])
             * min(
-                reps[r].shift.end - reps[r].shift.start - (reps[r].break_.minutes if reps[r].break_ else 0.0),
+                reps[r].shift.end - reps[r].shift.start - _break_minutes(problem, r),
                 reps[r].max_route_minutes or float("inf"),
             )
             for r in range(n_rep)

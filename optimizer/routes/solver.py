@@ -57,8 +57,7 @@ def day_input(plan: Plan, d: int) -> tuple[DayInput, list[int], list[int]] | Non
         o
         for o in range(g.n)
         if not g.optional[o]
-        and plan.pattern[o] is not None
-        and d in plan.pattern[o]
+        and d in (plan.pattern[o] or ())
         and d not in plan.where[o]
         and any(k in g.eligible[o] for k in ks)
     ]
@@ -109,7 +108,7 @@ def run_day(di: DayInput, time_limit: float, seed: int, backend: str) -> tuple[s
             res = solve_day_pyvrp(di, time_limit, seed)
             if res is not None:
                 return "pyvrp", res
-        except Exception:  # noqa: BLE001  (fall back to OR-Tools on any PyVRP failure)
+        except Exception:
             pass
     return "ortools", solve_day_ortools(di, time_limit, seed)
 
@@ -187,8 +186,9 @@ def _assemble(
                     planned += 1
         for o in range(g.n):
             out = problem.outlets[g.outlets[o]]
-            if plan.where[o] and plan.pattern[o] is not None:
-                patterns[out.id] = list(plan.pattern[o])
+            pat = plan.pattern[o]
+            if plan.where[o] and pat is not None:
+                patterns[out.id] = list(pat)
             miss = plan.missing(o)
             if miss > 0:
                 got = len(plan.where[o])
@@ -354,7 +354,7 @@ def solve_routes(
             rounds += 1
             before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
             improved = 0
-            for gi, p in enumerate(plans):
+            for _gi, p in enumerate(plans):
                 order = list(range(p.g.n))
                 p.rng.shuffle(order)
                 for o in order:

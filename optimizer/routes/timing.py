@@ -9,6 +9,7 @@ gap of the route is tried and the shortest feasible schedule is kept.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -156,6 +157,35 @@ def _latest_departure(
     return dep
 
 
+#: With a break, the gaps nearest the break window are tried first; the others only if none fits.
+NEAR_GAPS = 3
+
+
+def _gap_order(
+    seq: Sequence[int],
+    v: VehicleSpec,
+    tmat: FloatArray,
+    service: Sequence[float],
+    windows: Sequence[Sequence[tuple[float, float]]],
+) -> list[int]:
+    """Every gap index, those whose no-break timing lies nearest the break window first."""
+    assert v.brk is not None
+    e_, l_, m_ = v.brk
+    vb = VehicleSpec(v.start_node, v.end_node, v.shift_start, float("inf"))
+    fw = _forward(v.shift_start, seq, vb, tmat, service, windows, -1)
+    k = len(seq)
+    if fw is None:
+        return list(range(k + 1))
+    stops, _, end, _ = fw
+    edges = [v.shift_start] + [x for st in stops for x in (st[1], st[2])] + [end]
+
+    def dist(g: int) -> float:
+        g0, g1 = edges[2 * g], edges[2 * g + 1]
+        return max(0.0, e_ - g1, g0 - (l_ + m_))
+
+    return sorted(range(k + 1), key=lambda g: (dist(g), g))
+
+
 def schedule_route(
     seq: Sequence[int],
     v: VehicleSpec,
@@ -187,9 +217,13 @@ def schedule_route(
         return None
     if v.capacity is not None and demand is not None and sum(demand[o] for o in seq) > v.capacity + 1e-9:
         return None
-    gaps = range(len(seq) + 1) if v.brk is not None else [-1]
+    gaps: list[int] = [-1]
+    if v.brk is not None:
+        gaps = _gap_order(seq, v, tmat, service, windows)
     best: tuple[float, float, list[tuple[float, float, float]], float, float | None] | None = None
-    for g in gaps:
+    for n_tried, g in enumerate(gaps):
+        if best is not None and n_tried >= NEAR_GAPS:
+            break  # the gaps nearest the break window were tried and one works
         fw = _forward(v.shift_start, seq, v, tmat, service, windows, g)
         if fw is None:
             continue
@@ -208,8 +242,8 @@ def schedule_route(
         return None
     _, dep, stops, end, bs = best
     nodes = [v.start_node, *seq, v.end_node]
-    travel = float(sum(tmat[a, b] for a, b in zip(nodes[:-1], nodes[1:], strict=True)))
-    dist = float(sum(kmat[a, b] for a, b in zip(nodes[:-1], nodes[1:], strict=True)))
+    travel = float(sum(tmat[a, b] for a, b in itertools.pairwise(nodes)))
+    dist = float(sum(kmat[a, b] for a, b in itertools.pairwise(nodes)))
     brk = None
     if v.brk is not None and bs is not None:
         brk = (bs, bs + v.brk[2])

@@ -338,4 +338,4 @@ def test_generated_week_is_feasible_and_complete() -> None:
     missing = sum(u.missing_visits for u in s.unassigned if not next(
         o for o in p.outlets if o.id == u.outlet).optional)
     assert s.totals.visits_planned + missing == required
-    assert s.stats["groups"] >= 1 and s.stats["subproblems"] >= 1
+    assert s.stats["groups"] >= 1
