@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import ApiError
@@ -148,9 +149,24 @@ def _install_handlers(app: FastAPI) -> None:
         return _error_response(422, "invalid_input", f"{n} problem{'s' if n != 1 else ''} in the request", items)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body: bad input like any other
+            return _error_response(422, "invalid_input", "the request body could not be read as JSON",
+                                   [{"path": "", "message": "the request body is not valid JSON"}])
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # one path may be served by several routes (GET and DELETE /v1/jobs/{id}): list them all
+            allowed: set[str] = set()
+            for route in request.app.routes:
+                match, _ = route.matches({**request.scope, "method": "GET"})
+                if match != Match.NONE:
+                    allowed |= set(getattr(route, "methods", None) or ())
+                for m in getattr(route, "methods", None) or ():
+                    if route.matches({**request.scope, "method": m})[0] == Match.FULL:
+                        allowed.add(m)
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return _error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
