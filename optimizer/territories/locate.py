@@ -146,7 +146,9 @@ def location_allocation(
         on_best(v)
     idle = 0
     while not stop() and idle < max_idle:
-        m2 = perturb(inst, a, m, rng)
+        # mostly perturb the best centres; every fourth descent restarts from fresh k-means centres
+        fresh = runs % 4 == 0 and not (inst.current >= 0).any()
+        m2 = initial_centres(inst, rng) if fresh else perturb(inst, a, m, rng)
         if np.array_equal(m2, m):
             m2 = initial_centres(inst, rng)
         a2, mm2, v2 = descend(inst, m2, stop, kk=kk)
