@@ -8,6 +8,7 @@ when they lower the penalised objective (missing required visits first, then cos
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,9 @@ from optimizer.routes.timing import Schedule, schedule_route
 #: Penalty per missing required visit inside the search (objective units).
 MISS = 1e7
 #: Positions checked exactly per insertion, cheapest (approximate) first.
-MAX_CHECKS = 40
+MAX_CHECKS = 16
+#: Patterns timed exactly per placement (ranked by approximate cost).
+TOP_PATTERNS = 4
 #: Patterns evaluated per outlet and move.
 MAX_PATTERNS = 40
 
@@ -53,6 +56,7 @@ class Plan:
         self.pattern: list[tuple[int, ...] | None] = [None] * g.n
         self.where: list[dict[int, int]] = [{} for _ in range(g.n)]  # outlet -> {day: vehicle}
         self.cmat = g.kmat if g.objective == "distance" else g.tmat
+        self.skipped: set[int] = set()  # outlets the construction had no time for
         self.by_day: dict[int, list[int]] = {}
         for k, d in g.vehicles:
             self.by_day.setdefault(d, []).append(k)
@@ -105,8 +109,12 @@ class Plan:
         for o in seq:
             self.where[o][d] = k
 
-    def best_insertion(self, o: int, d: int) -> Insertion | None:
-        """Cheapest feasible insertion of outlet ``o`` on day ``d`` over the eligible vehicles."""
+    def best_insertion(self, o: int, d: int, approx_only: bool = False) -> Insertion | None:
+        """Cheapest feasible insertion of outlet ``o`` on day ``d`` over the eligible vehicles.
+
+        With ``approx_only`` the cheapest approximate candidate is returned without exact timing
+        (its ``sched`` is a placeholder; only ``delta`` is meaningful).
+        """
         g = self.g
         cands: list[tuple[float, int, int]] = []
         empty_seen: set[object] = set()
@@ -137,6 +145,9 @@ class Plan:
         if not cands:
             return None
         cands.sort()
+        if approx_only:
+            x, k, p = cands[0]
+            return Insertion(k, p, None, x)  # type: ignore[arg-type]
         for _, k, p in cands[:MAX_CHECKS]:
             seq = self.routes[(k, d)]
             new = [*seq[:p], o, *seq[p:]]
@@ -178,6 +189,14 @@ class Plan:
         """
         g = self.g
         pats = self._patterns(o)
+        if len(pats) > TOP_PATTERNS:
+            # rank patterns by approximate insertion cost; time exactly only the best few
+            approx = {d: self.best_insertion(o, d, approx_only=True) for d in {d for p in pats for d in p}}
+
+            def rough(p: tuple[int, ...]) -> float:
+                return sum(MISS if (a := approx[d]) is None else a.delta for d in p)
+
+            pats = sorted(pats, key=rough)[:TOP_PATTERNS]
         days = sorted({d for p in pats for d in p})
         best_day = {d: self.best_insertion(o, d) for d in days}
         best: tuple[float, tuple[int, ...]] | None = None
@@ -207,8 +226,12 @@ class Plan:
         self.pattern[o] = p
         return True
 
-    def construct(self) -> None:
-        """Periodic cheapest insertion: frequent, constrained outlets first; optional ones last."""
+    def construct(self, deadline: float | None = None) -> None:
+        """Periodic cheapest insertion: frequent, constrained outlets first; optional ones last.
+
+        Past ``deadline`` (a ``time.monotonic()`` value) the remaining outlets are left out (their
+        visits are then reported missing).
+        """
         g = self.g
         order = sorted(
             range(g.n),
@@ -222,6 +245,11 @@ class Plan:
             ),
         )
         for o in order:
+            if deadline is not None and time.monotonic() > deadline:
+                if not g.optional[o] and g.patterns[o]:
+                    self.pattern[o] = g.patterns[o][0]
+                self.skipped.add(o)
+                continue
             self.place(o)
 
     def try_move(self, o: int) -> bool:

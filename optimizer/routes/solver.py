@@ -197,8 +197,10 @@ def _assemble(
                         outlet=out.id,
                         missing_visits=miss,
                         reason=(
-                            f"no room: {got} of {out.visits} visits fit; on every allowed pattern the routes of "
-                            "the eligible reps are full (shift, route length, break, time windows, capacity or "
+                            "time limit reached before this outlet could be planned (give more time)"
+                            if o in plan.skipped and not got
+                            else f"no room: {got} of {out.visits} visits fit; on every allowed pattern the routes "
+                            "of the eligible reps are full (shift, route length, break, time windows, capacity or "
                             "visit limit)"
                         ),
                     )
@@ -219,6 +221,11 @@ def _assemble(
     return routes, unassigned, patterns, totals, obj
 
 
+def _construct(plan: Plan, deadline: float) -> Plan:
+    plan.construct(deadline)
+    return plan
+
+
 class _Runner:
     """Runs day sub-problems, in two worker processes when that pays off."""
 
@@ -233,6 +240,11 @@ class _Runner:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
         futs: list[Future[tuple[str, list[list[int]] | None]]] = [self.pool.submit(run_day, *j) for j in jobs]
         return [f.result() for f in futs]
+
+    def construct(self, plans: list[Plan], deadline: float) -> list[Plan]:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
+        return list(self.pool.map(_construct, plans, [deadline] * len(plans), chunksize=1))
 
     def close(self) -> None:
         if self.pool is not None:
@@ -290,10 +302,17 @@ def solve_routes(
     t0 = mark("prepare", t0)
     rep.update("construct", force=True, message=f"{len(groups)} group(s)")
     plans = [Plan(g, seed + i) for i, g in enumerate(groups)]
-    for i, p in enumerate(plans):
-        p.construct()
-        if not rep.update("construct", fraction=(i + 1) / len(plans)):
-            break
+    nw = workers if workers is not None else _workers()
+    runner = _Runner(nw)
+    # construction gets at most half the time; groups are independent (two processes)
+    deadline = time.monotonic() + max(0.5 * rep.time_left(), 0.1)
+    if len(plans) > 1 and nw > 1:
+        plans = runner.construct(plans, deadline)
+    else:
+        for i, p in enumerate(plans):
+            p.construct(deadline)
+            if not rep.update("construct", fraction=(i + 1) / len(plans)):
+                break
 
     def current() -> float:
         return sum(p.objective() for p in plans)
@@ -305,8 +324,6 @@ def solve_routes(
     first_solution_s = time.monotonic() - t_start
     rep.update("construct", best=current(), force=True, message=f"missing visits {n_missing()}")
 
-    nw = workers if workers is not None else _workers()
-    runner = _Runner(nw)
     backends: dict[str, int] = {}
     n_sub = 0
     multi_pattern = any(len(g.patterns[o]) > 1 for g in groups for o in range(g.n))

@@ -159,6 +159,8 @@ def _latest_departure(
 
 #: With a break, the gaps nearest the break window are tried first; the others only if none fits.
 NEAR_GAPS = 3
+#: Gaps tried at most before a route with a break is declared infeasible.
+MAX_GAPS = 5
 
 
 def _gap_order(
@@ -175,7 +177,7 @@ def _gap_order(
     fw = _forward(v.shift_start, seq, vb, tmat, service, windows, -1)
     k = len(seq)
     if fw is None:
-        return list(range(k + 1))
+        return []  # a break only delays: infeasible without it means infeasible with it
     stops, _, end, _ = fw
     edges = [v.shift_start] + [x for st in stops for x in (st[1], st[2])] + [end]
 
@@ -222,8 +224,8 @@ def schedule_route(
         gaps = _gap_order(seq, v, tmat, service, windows)
     best: tuple[float, float, list[tuple[float, float, float]], float, float | None] | None = None
     for n_tried, g in enumerate(gaps):
-        if best is not None and n_tried >= NEAR_GAPS:
-            break  # the gaps nearest the break window were tried and one works
+        if n_tried >= (NEAR_GAPS if best is not None else MAX_GAPS):
+            break  # the gaps nearest the break window were tried (a conservative cut: may miss rare fits)
         fw = _forward(v.shift_start, seq, v, tmat, service, windows, g)
         if fw is None:
             continue
