@@ -43,26 +43,28 @@ class ApiError(Exception):
         self.extra = extra or {}
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     s: Settings = request.app.state.settings
     return s
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     """The app's job store."""
     s: JobStore = request.app.state.store
     return s
 
 
-def get_dispatcher(request: Request) -> Dispatcher | None:
+async def get_dispatcher(request: Request) -> Dispatcher | None:
     """The app's dispatcher (None when disabled)."""
     d: Dispatcher | None = request.app.state.dispatcher
     return d
 
 
-def get_tenant(request: Request, api_key: Annotated[str | None, Depends(api_key_header)]) -> str:
+async def get_tenant(request: Request, api_key: Annotated[str | None, Depends(api_key_header)]) -> str:
     """The caller's tenant: from ``X-API-Key`` when keys are configured, else ``default``.
+
+    Dependencies are ``async`` (they never block) so they run on the event loop, not in the thread pool.
 
     Raises
     ------

@@ -49,12 +49,15 @@ class LocalExecutor(Executor):
     ----------
     workers
         Number of worker processes (the server-wide cap of simultaneous solves).
+    nice
+        Niceness added to the workers (the API stays responsive while they solve).
     """
 
     name = "local"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, nice: int = 0) -> None:
         super().__init__(workers)
+        self.nice = nice
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -62,7 +65,7 @@ class LocalExecutor(Executor):
             max_workers=self.capacity,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_local_worker,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), self.nice),
         )
 
     def submit(self, task: Task) -> Future[dict[str, Any]]:
@@ -138,4 +141,4 @@ def make_executor(settings: Settings) -> Executor:
     """The executor named by ``settings.executor``."""
     if settings.executor == "ray":
         return RayExecutor(settings.workers, settings.ray_address)
-    return LocalExecutor(settings.workers)
+    return LocalExecutor(settings.workers, settings.worker_nice)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     api_keys
         ``key1:tenantA,key2:tenantB``. Empty (and no ``api_keys_file``): no authentication, and the
         server refuses to bind anything but loopback.
+    worker_nice
+        Niceness added to local worker processes so solves never starve the API itself.
     api_keys_file
         File of ``sha256hex:tenant`` lines (keys hashed at rest; ``salesplan-hash-key`` style:
         ``python -c "from api.settings import hash_key; print(hash_key('KEY'))"``).
@@ -56,6 +58,7 @@ class Settings(BaseSettings):
     poll_s: float = Field(0.25, gt=0)
     progress_every_s: float = Field(0.5, gt=0)
     start_dispatcher: bool = True
+    worker_nice: int = Field(10, ge=0, le=19)
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

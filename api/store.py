@@ -12,11 +12,14 @@ run the same attempt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,8 +294,20 @@ class SqlJobStore(JobStore):
         self.url = url
         self.engine = make_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # SQLite has one writer at a time: queue this process's writers on a lock instead of in
+        # SQLite's busy handler, whose sleeps (up to 100 ms each) make long latency tails
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         if create:
             metadata.create_all(self.engine)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod
@@ -352,7 +367,7 @@ class SqlJobStore(JobStore):
             if existing is not None:
                 return existing, False
         try:
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 conn.execute(jobs.insert().values(**row))
                 self._event(conn, row["id"], "submitted", {"kind": job.kind}, now)
         except IntegrityError:
@@ -362,9 +377,10 @@ class SqlJobStore(JobStore):
                 if existing is not None:
                     return existing, False
             raise
-        rec = self.get_job(row["id"])
-        assert rec is not None
-        return rec, True
+        return JobRecord(id=row["id"], tenant=tenant, kind=job.kind, status="queued", options=dict(job.options),
+                         attempts=0, created_at=now, started_at=None, finished_at=None, progress=None, error=None,
+                         cancel_requested=False, has_result=False, batch_id=None,
+                         idempotency_key=idempotency_key), True
 
     def _by_key(self, tenant: str, key: str, h: str | None) -> JobRecord | None:
         with self.engine.connect() as conn:
@@ -393,7 +409,7 @@ class SqlJobStore(JobStore):
         # distinct created_at keeps the batch's submission order in the queue
         rows = [self._job_row(j, tenant, now + i * 1e-6, batch_id=bid) for i, j in enumerate(items)]
         try:
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 conn.execute(batches.insert().values(id=bid, tenant=tenant, size=len(items), created_at=now,
                                                      idempotency_key=idempotency_key, request_hash=h))
                 if rows:
@@ -518,7 +534,7 @@ class SqlJobStore(JobStore):
         """Cancel or flag the job (see :meth:`JobStore.request_cancel`)."""
         now = time.time()
         owned = [jobs.c.id == job_id] + ([jobs.c.tenant == tenant] if tenant is not None else [])
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             res = conn.execute(
                 jobs.update().where(*owned, jobs.c.status == "queued")
                 .values(status="cancelled", finished_at=now, cancel_requested=True)
@@ -540,7 +556,7 @@ class SqlJobStore(JobStore):
             return []
         now = time.time()
         out: list[ClaimedJob] = []
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             q = (sa.select(jobs.c.id).where(jobs.c.status == "queued")
                  .order_by(jobs.c.created_at, jobs.c.id).limit(limit))
             if self.is_postgres:
@@ -566,7 +582,7 @@ class SqlJobStore(JobStore):
         """Refresh heartbeats (see :meth:`JobStore.heartbeat`)."""
         if not job_ids:
             return
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 jobs.update().where(jobs.c.id.in_(job_ids), jobs.c.owner == owner, jobs.c.status == "running")
                 .values(heartbeat_at=time.time())
@@ -574,7 +590,7 @@ class SqlJobStore(JobStore):
 
     def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False) -> bool:
         """Store progress, return the cancel flag (see :meth:`JobStore.report_progress`)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             res = conn.execute(
                 jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
                 .values(progress=_dumps(progress)).returning(jobs.c.cancel_requested)
@@ -597,7 +613,7 @@ class SqlJobStore(JobStore):
         if status not in FINAL:
             raise ValueError(f"not a final status: {status}")
         now = time.time()
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             res = conn.execute(
                 jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
                 .values(status=status, finished_at=now, owner=None,
@@ -613,7 +629,7 @@ class SqlJobStore(JobStore):
         now = time.time()
         limit = now - stale_after_s
         requeued = failed = 0
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             q = sa.select(jobs.c.id, jobs.c.attempts).where(jobs.c.status == "running", jobs.c.heartbeat_at < limit)
             if self.is_postgres:
                 q = q.with_for_update(skip_locked=True)
@@ -638,7 +654,7 @@ class SqlJobStore(JobStore):
 
     def release(self, owner: str) -> int:
         """Re-queue the owner's running jobs (see :meth:`JobStore.release`)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             ids = list(conn.execute(sa.select(jobs.c.id).where(jobs.c.owner == owner, jobs.c.status == "running"))
                        .scalars())
             if not ids:

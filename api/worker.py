@@ -41,7 +41,7 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def init_local_worker(parent_pid: int) -> None:
+def init_local_worker(parent_pid: int, nice: int = 0) -> None:
     """Pool initializer: remember the server's pid and exit when the server dies (even by ``kill -9``).
 
     An orphaned pool worker would otherwise wait forever on the pool's queue; its job is re-queued
@@ -49,6 +49,9 @@ def init_local_worker(parent_pid: int) -> None:
     """
     global _PARENT_PID
     _PARENT_PID = parent_pid
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
 
     def watch() -> None:
         while True:
