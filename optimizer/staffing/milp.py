@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pulp
@@ -33,9 +33,10 @@ def highs_available() -> bool:
 
 
 def pick_solver(name: str) -> str:
-    """Resolve ``auto`` to ``highs`` when highspy is installed, else ``cbc``."""
+    """Resolve ``auto`` (CBC; HiGHS through highspy is used when asked and installed)."""
     if name == "auto":
-        return "highs" if highs_available() else "cbc"
+        # measured on our instances: CBC is faster than HiGHS 1.15 on these small MILPs
+        return "cbc"
     return name
 
 
@@ -47,8 +48,9 @@ class MilpResult:
     ----------
     status
         ``optimal``, ``feasible`` (time limit hit with a solution), ``infeasible`` or ``no_solution``.
-    n, h, eff
-        Headcount, hires and effective (ramp-weighted) headcount per ``(role, group)``.
+    n, h, b, eff
+        Headcount (positions), new hires (growth), expected back-fill hires of leavers and effective
+        (ramp-weighted) headcount per ``(role, group)``.
     v
         Per direction, a ``(stages, T)`` array of funnel volumes.
     cap
@@ -63,12 +65,15 @@ class MilpResult:
     n: dict[Key, np.ndarray] = field(default_factory=dict)
     h: dict[Key, np.ndarray] = field(default_factory=dict)
     eff: dict[Key, np.ndarray] = field(default_factory=dict)
+    b: dict[Key, np.ndarray] = field(default_factory=dict)
     v: list[np.ndarray] = field(default_factory=list)
     cap: list[np.ndarray] = field(default_factory=list)
     rev: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     shortfall: float = 0.0
     runtime: float = 0.0
     solver: str = ""
+    method: str = "exact"
+    plan_duals: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +101,10 @@ def solve_milp(
     solver: str = "auto",
     seed: int = 0,
     gap: float = 1e-7,
+    integer: bool = True,
+    deal_targets: np.ndarray | None = None,
+    int_months: int | None = None,
+    fix: dict[Key, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -123,6 +132,11 @@ def solve_milp(
         Random seed given to HiGHS.
     gap
         Relative MIP gap.
+    integer
+        False solves the LP relaxation (headcounts fractional).
+    deal_targets
+        ``(D, T)`` least deals (last-stage volume) per direction and activity month, used by the
+        LP-guided heuristic of :func:`solve_min_cost`.
 
     Returns
     -------
@@ -139,11 +153,13 @@ def solve_milp(
         budget = p.budget
     if "budget" in relaxed:
         budget = None
+    cat = "Integer" if integer else "Continuous"
     m = pulp.LpProblem("staffing", pulp.LpMaximize if mode == "max_revenue" else pulp.LpMinimize)
 
     n: dict[Key, list[pulp.LpVariable]] = {}
     h: dict[Key, list[pulp.LpVariable]] = {}
     eff: dict[Key, list[pulp.LpAffineExpression]] = {}
+    bf: dict[Key, list[pulp.LpAffineExpression | float]] = {}
     cost_terms: list[pulp.LpAffineExpression] = []
     for rid, role in prep.roles.items():
         a = role.attrition
@@ -153,31 +169,39 @@ def solve_milp(
         for g in prep.groups[rid]:
             key = (rid, g)
             tag = f"{rid}|{g}".replace(" ", "_")
-            nv = [pulp.LpVariable(f"n[{tag}|{t}]", role.min_headcount, maxn, cat="Integer") for t in range(T)]
+            cats = [cat if int_months is None or t < int_months else "Continuous" for t in range(T)]
+            nv = [pulp.LpVariable(f"n[{tag}|{t}]", role.min_headcount, maxn, cat=cats[t]) for t in range(T)]
             hv = [
-                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh if maxh is not None else None, cat="Integer")
+                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh if maxh is not None else None, cat=cats[t])
                 for t in range(T)
             ]
-            ev = [pulp.LpVariable(f"e[{tag}|{t}]", 0) for t in range(T)]
-            xv = [pulp.LpVariable(f"x[{tag}|{t}]", 0) for t in range(T)]
-            prev: pulp.LpAffineExpression | float = float(prep.current[key])
+            if fix is not None and key in fix:
+                for t, (fn, fh) in enumerate(zip(*fix[key], strict=True)):
+                    nv[t].lowBound = nv[t].upBound = float(fn)
+                    hv[t].lowBound = hv[t].upBound = float(fh)
+            prev: pulp.LpVariable | float = float(prep.current[key])
+            back: list[pulp.LpAffineExpression | float] = []  # expected back-fill hires of leavers
             for t in range(T):
-                m += ev[t] == (1 - a) * prev + hv[t] - xv[t], f"flow[{tag}|{t}]"
-                m += nv[t] - ev[t] <= 0.5, f"round_hi[{tag}|{t}]"
-                m += ev[t] - nv[t] <= 0.5, f"round_lo[{tag}|{t}]"
-                prev = ev[t]
+                m += nv[t] <= prev + hv[t], f"flow[{tag}|{t}]"
+                back.append(a * prev)
+                prev = nv[t]
             n[key], h[key] = nv, hv
+            bf[key] = back
             eff[key] = [
                 nv[t]
                 - pulp.lpSum(
-                    (1.0 - ramp[k]) * (1 - a) ** k * hv[t - k] for k in range(len(ramp)) if t - k >= 0 and ramp[k] < 1
+                    (1.0 - ramp[k]) * (hv[t - k] + back[t - k]) for k in range(len(ramp)) if t - k >= 0 and ramp[k] < 1
                 )
                 for t in range(T)
             ]
-            cost_terms.append(pulp.lpSum(role.monthly_cost * nv[t] + role.hiring_cost * hv[t] for t in range(T)))
-        if maxh is not None and len(prep.groups[rid]) > 1:
+            cost_terms.append(
+                pulp.lpSum(role.monthly_cost * nv[t] + role.hiring_cost * (hv[t] + back[t]) for t in range(T))
+            )
+        if maxh is not None and (len(prep.groups[rid]) > 1 or a > 0):
             for t in range(T):
-                m += pulp.lpSum(h[(rid, g)][t] for g in prep.groups[rid]) <= maxh, f"hire_limit[{rid}|{t}]"
+                m += pulp.lpSum(h[(rid, g)][t] + bf[(rid, g)][t] for g in prep.groups[rid]) <= maxh, (
+                    f"hire_limit[{rid}|{t}]"
+                )
 
     for idx, rid, other, ratio, _kind in structure_pairs(prep):
         for t in range(T):
@@ -192,7 +216,7 @@ def solve_milp(
     # funnel
     v: list[list[list[pulp.LpVariable]]] = []
     y: dict[tuple[int, int], list[pulp.LpVariable]] = {}
-    rev_expr: list[list[pulp.LpAffineExpression]] = []
+    deals_expr: list[list[pulp.LpAffineExpression | float]] = []
     for d, direction in enumerate(p.directions):
         stages = direction.funnel
         vd = [[pulp.LpVariable(f"v[{d}|{k}|{t}]", 0) for t in range(T)] for k in range(len(stages))]
@@ -219,15 +243,15 @@ def solve_milp(
                 if has_shared:
                     cap = cap + y[(d, k)][t]
                 m += vd[k][t] <= cap, f"cap[{d}|{k}|{t}]"
+        if deal_targets is not None:
+            for t in range(T):
+                if deal_targets[d, t] > 1e-9:
+                    m += vd[-1][t] >= float(deal_targets[d, t]), f"target[{d}|{t}]"
         v.append(vd)
         lag = 0 if "lag" in relaxed else direction.cycle_months
         last = vd[-1]
-        rev_expr.append(
-            [
-                prep.base[d, t] + (direction.avg_deal * last[t - lag] if t - lag >= 0 else 0.0)
-                for t in range(T)
-            ]
-        )
+        # deals booked in month t (rows are written in deal units: money / avg_deal keeps the matrix well scaled)
+        deals_expr.append([last[t - lag] if t - lag >= 0 else 0.0 for t in range(T)])
     stage_names = sorted({p.directions[dk[0]].funnel[dk[1]].stage for dk in y})
     for sname in stage_names:
         shared_ids = [r for r in prep.producers[sname] if prep.roles[r].scope == "shared"]
@@ -239,47 +263,55 @@ def solve_milp(
             ), f"shared_cap[{sname}|{t}]"
 
     total_cost = pulp.lpSum(cost_terms)
-    total_rev = pulp.lpSum(rev_expr[d][t] for d in range(D) for t in range(T))
-    short: list[pulp.LpVariable] = []
+    deal = np.array([dd.avg_deal for dd in p.directions])
+    money = float(deal.max())  # revenue rows and objectives are in units of the largest deal
+    total_rev_scaled = pulp.lpSum(deal[d] / money * deals_expr[d][t] for d in range(D) for t in range(T))
+    base_scaled = float(prep.base.sum()) / money
+    short: list[tuple[pulp.LpVariable, float]] = []
     for d in range(D):
+        need = (plan[d] - prep.base[d]) / deal[d]
         if p.plan_basis == "horizon":
-            lhs = pulp.lpSum(rev_expr[d])
+            lhs = pulp.lpSum(deals_expr[d])
             if mode == "min_cost":
-                m += lhs >= float(plan[d].sum()), f"plan[{d}]"
+                m += lhs >= float(need.sum()), f"plan[{d}]"
             elif mode == "shortfall":
                 s = pulp.LpVariable(f"s[{d}]", 0)
-                short.append(s)
-                m += lhs + s >= float(plan[d].sum()), f"plan[{d}]"
+                short.append((s, float(deal[d])))
+                m += lhs + s >= float(need.sum()), f"plan[{d}]"
         else:
             for t in range(T):
                 if mode == "min_cost":
-                    m += rev_expr[d][t] >= float(plan[d, t]), f"plan[{d}|{t}]"
+                    m += pulp.lpSum([deals_expr[d][t]]) >= float(need[t]), f"plan[{d}|{t}]"
                 elif mode == "shortfall":
                     s = pulp.LpVariable(f"s[{d}|{t}]", 0)
-                    short.append(s)
-                    m += rev_expr[d][t] + s >= float(plan[d, t]), f"plan[{d}|{t}]"
+                    short.append((s, float(deal[d])))
+                    m += pulp.lpSum([deals_expr[d][t]]) + s >= float(need[t]), f"plan[{d}|{t}]"
+    cost_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
     if budget is not None:
-        m += total_cost <= budget, "budget"
-
+        m += cost_scale * total_cost <= cost_scale * budget, "budget"
     if revenue_floor is not None:
-        m += total_rev >= revenue_floor, "revenue_floor"
+        m += total_rev_scaled >= revenue_floor / money - base_scaled, "revenue_floor"
+    short_scaled = pulp.lpSum(w / money * sv for sv, w in short)
     if shortfall_cap is not None:
-        m += pulp.lpSum(short) <= shortfall_cap, "shortfall_cap"
+        m += short_scaled <= shortfall_cap / money, "shortfall_cap"
     if mode == "max_revenue" and revenue_floor is None:
-        m.setObjective(total_rev)
+        m.setObjective(total_rev_scaled)
     elif mode == "shortfall" and shortfall_cap is None:
         m.sense = pulp.LpMinimize
-        m.setObjective(pulp.lpSum(short))
+        m.setObjective(short_scaled)
     else:
         m.sense = pulp.LpMinimize
-        m.setObjective(total_cost)
+        m.setObjective(cost_scale * total_cost)
 
     name = pick_solver(solver)
+    if name == "highs" and not highs_available():
+        name = "cbc"
     tl = None if time_limit is None else max(0.5, float(time_limit))
     if name == "highs":
-        cmd: pulp.LpSolver = pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap, threads=1, random_seed=seed)
+        cmd: pulp.LpSolver = pulp.HiGHS(msg=False, mip=integer, timeLimit=tl, gapRel=gap, threads=1,
+                                        random_seed=seed)
     else:
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=tl, gapRel=gap, threads=1)
+        cmd = pulp.PULP_CBC_CMD(msg=False, mip=integer, timeLimit=tl, gapRel=gap, threads=1)
     try:
         m.solve(cmd)
     except pulp.PulpSolverError as exc:  # pragma: no cover - solver crash
@@ -297,18 +329,23 @@ def solve_milp(
 
     res = MilpResult(status, solver=name, runtime=runtime)
     for key in n:
-        res.n[key] = np.array([round(_val(x)) for x in n[key]], dtype=float)
-        res.h[key] = np.array([round(_val(x)) for x in h[key]], dtype=float)
+        rnd = round if integer else float
+        res.n[key] = np.array([rnd(_val(x)) for x in n[key]], dtype=float)
+        res.h[key] = np.array([rnd(_val(x)) for x in h[key]], dtype=float)
         role = prep.roles[key[0]]
         ramp = [1.0] * len(role.ramp) if "ramp" in relaxed else list(role.ramp)
-        effv = res.n[key].copy()
+        nn = res.n[key]
+        prevn = np.concatenate([[float(prep.current[key])], nn[:-1]])
+        res.b[key] = role.attrition * prevn
+        effv = nn.copy()
         for k, rk in enumerate(ramp):
             if k < T:
-                effv[k:] -= (1 - rk) * (1 - role.attrition) ** k * res.h[key][: T - k]
+                effv[k:] -= (1 - rk) * (res.h[key][: T - k] + res.b[key][: T - k])
         res.eff[key] = effv
     res.cost = float(
         sum(
-            prep.roles[r].monthly_cost * res.n[(r, g)].sum() + prep.roles[r].hiring_cost * res.h[(r, g)].sum()
+            prep.roles[r].monthly_cost * res.n[(r, g)].sum()
+            + prep.roles[r].hiring_cost * (res.h[(r, g)].sum() + res.b[(r, g)].sum())
             for (r, g) in res.n
         )
     )
@@ -347,7 +384,130 @@ def solve_milp(
         res.rev[d] = prep.base[d].copy()
         if lag < T:
             res.rev[d, lag:] += direction.avg_deal * res.v[d][-1][: T - lag]
-    res.shortfall = float(sum(_val(s) for s in short))
+    res.shortfall = float(sum(w * _val(sv) for sv, w in short))
+    if not integer:
+        for d in range(D):
+            row = m.constraints.get(f"plan_{d}_")
+            if row is not None and row.pi is not None:
+                # d cost / d (deals) in scaled units -> cost per currency unit of plan
+                res.plan_duals[p.directions[d].id] = float(row.pi) / cost_scale / float(deal[d])
+        row = m.constraints.get("budget")
+        if row is not None and row.pi is not None and mode == "max_revenue":
+            res.plan_duals["budget"] = float(row.pi) * money / cost_scale
     with contextlib.suppress(TypeError):
-        res.objective = float(pulp.value(m.objective))
+        res.objective = float(pulp.value(m.objective))  # scaled; callers use cost / rev / shortfall
+    return res
+
+
+def solve_best(
+    prep: Prepared,
+    *,
+    mode: Mode = "min_cost",
+    exact: bool = True,
+    time_limit: float | None = None,
+    exact_time_limit: float | None = 20.0,
+    **kw: Any,
+) -> MilpResult:
+    """Best staffing for ``mode``: fix-and-relax first, then the exact MILP with a time cap.
+
+    The exact MILP has a weak LP bound (many small roundings: a head per direction, one support
+    person per few sellers, ramp coupling months) and CBC/HiGHS can take minutes to find a good
+    integer answer on a year x several directions. So a fix-and-relax heuristic runs first
+    (:func:`fix_and_relax`); the exact MILP then runs for ``exact_time_limit`` seconds and is kept
+    when it does better.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem.
+    exact
+        Run the exact MILP after the heuristic (scenario sweeps switch it off).
+    time_limit
+        Seconds for everything.
+    exact_time_limit
+        Cap on the exact MILP's seconds (None: the whole ``time_limit``).
+    **kw
+        Passed to :func:`solve_milp` (``plan_factor``, ``solver``, ``seed``, ``gap``, ...).
+
+    Returns
+    -------
+    MilpResult
+        ``optimal`` only when the exact MILP proved it; ``stats`` tells which answer was kept.
+    """
+    t0 = time.monotonic()
+
+    def left(cap: float | None = None) -> float | None:
+        rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
+        if cap is None:
+            return rem
+        return cap if rem is None else min(cap, rem)
+
+    heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
+    if heur.status == "infeasible" or (not exact and heur.ok):
+        return heur
+    full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), **kw)
+    full.method = "exact"
+    if not heur.ok:
+        return full
+    if full.status == "optimal" or (full.ok and _score(full, mode, kw) <= _score(heur, mode, kw) + 1e-9):
+        return full
+    return heur
+
+
+def _score(r: MilpResult, mode: Mode, kw: dict[str, Any]) -> float:
+    """Objective of a result, smaller is better (the mode's primary one unless a second stage is set)."""
+    if mode == "max_revenue" and kw.get("revenue_floor") is None:
+        return -float(r.rev.sum())
+    if mode == "shortfall" and kw.get("shortfall_cap") is None:
+        return r.shortfall
+    return r.cost
+
+
+def fix_and_relax(
+    prep: Prepared, *, mode: Mode = "min_cost", window: int = 1, time_limit: float | None = None, **kw: Any
+) -> MilpResult:
+    """Rolling-horizon fix-and-relax (any ``mode``).
+
+    Month by month: months ``< t + window`` are integer, later months continuous; solve, fix the
+    integer headcount and hires of month ``t``, move on. Each solve has few integer variables. The
+    last solve has every month integer and fixed but the final window, so its answer is feasible for
+    the full problem.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem.
+    window
+        Months kept integer ahead of the fixed ones.
+    time_limit
+        Seconds for all the solves.
+    **kw
+        Passed to :func:`solve_milp`.
+
+    Returns
+    -------
+    MilpResult
+        Status ``feasible`` (``optimal`` only when the problem has one window), or the status of the
+        first failing step (``infeasible`` means even the relaxation fails).
+    """
+    t0 = time.monotonic()
+    T = prep.T
+    fix: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
+    res = MilpResult("no_solution")
+    kw = {k: v for k, v in kw.items() if k not in ("int_months", "fix")}
+    for t in range(max(1, T - window + 1)):
+        rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
+        res = solve_milp(prep, mode=mode, int_months=min(T, t + window), fix=fix, time_limit=rem, **kw)
+        if not res.ok:
+            if t == 0 or res.status != "infeasible":
+                return res
+            # fixing earlier months made it infeasible (hiring limits): fall back to the exact model
+            full = solve_milp(prep, mode=mode, time_limit=rem, **kw)
+            full.method = "exact (fix-and-relax got stuck)"
+            return full
+        fix = {key: (res.n[key][: t + 1].copy(), res.h[key][: t + 1].copy()) for key in res.n}
+    res.runtime = time.monotonic() - t0
+    res.method = "fix-and-relax"
+    if window < T:
+        res.status = "feasible"
     return res

@@ -18,7 +18,7 @@ import numpy as np
 
 from optimizer.model.staffing import FrontierPoint, Probability
 from optimizer.progress import Reporter
-from optimizer.staffing.milp import MilpResult, solve_milp
+from optimizer.staffing.milp import MilpResult, solve_best
 from optimizer.staffing.montecarlo import hit_matrix, probability, simulate_revenue
 from optimizer.staffing.prep import Prepared
 
@@ -96,7 +96,7 @@ def size_for_service_level(
         key = tuple(np.round(f, 6))
         if key not in evaluated:
             tl = rep.time_left()
-            res = solve_milp(prep, mode="min_cost", plan_factor=f, solver=solver, seed=seed,
+            res = solve_best(prep, mode="min_cost", plan_factor=f, solver=solver, seed=seed, exact=False,
                              time_limit=None if tl == float("inf") else max(1.0, tl), gap=1e-6)
             solves += 1
             pr = _in_sample(prep, res, draws, seed) if res.ok else -1.0

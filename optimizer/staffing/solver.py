@@ -9,12 +9,16 @@ import numpy as np
 from optimizer.model.staffing import StaffingProblem, StaffingSolution
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.staffing import report
-from optimizer.staffing.milp import MilpResult, pick_solver, solve_milp
+from optimizer.staffing.milp import MilpResult, pick_solver, solve_best, solve_milp
 from optimizer.staffing.montecarlo import probability
 from optimizer.staffing.prep import Prepared, prepare
 from optimizer.staffing.service import size_for_service_level
 
-SHADOW_METHOD = "finite difference: cost(plan x 1.01) - cost(plan), each a full MILP re-solve"
+SHADOW_METHOD = (
+    "LP relaxation: dual of each plan row (budget row for max_revenue) x 1 % of it; "
+    "the marginal cost of the plan with fractional headcount, an estimate of the integer step"
+)
+EXACT_CAP_S = 10.0
 
 
 def solve_staffing(
@@ -58,8 +62,15 @@ def solve_staffing(
         return None if left == float("inf") else max(0.5, left)
 
     def run(**kw: Any) -> MilpResult:
+        """Fix-and-relax heuristic only (diagnosis, what-ifs)."""
         stats["solves"] += 1
-        return solve_milp(prep, solver=solver, seed=seed, time_limit=tl(), **kw)
+        return solve_best(prep, solver=solver, seed=seed, time_limit=tl(), exact=False, **kw)
+
+    def run_exact(**kw: Any) -> MilpResult:
+        """Heuristic, then the exact MILP for up to EXACT_CAP_S seconds."""
+        stats["solves"] += 2
+        return solve_best(prep, solver=solver, seed=seed, time_limit=tl(), exact=details,
+                          exact_time_limit=EXACT_CAP_S, **kw)
 
     frontier = []
     prob = None
@@ -86,16 +97,17 @@ def solve_staffing(
                               "best_probability": round(sres.in_sample, 4),
                               "detail": "no staffing found reaches the target within the limits"})
     elif problem.objective == "min_cost":
-        res = run(mode="min_cost")
+        res = run_exact(mode="min_cost")
     else:
-        first = run(mode="max_revenue")
+        first = run_exact(mode="max_revenue")
         res = first
         if first.ok and not rep.should_stop:
             total = float(first.rev.sum())
-            second = run(mode="max_revenue", revenue_floor=total - 1e-6 * max(1.0, abs(total)))
+            second = run_exact(mode="max_revenue", revenue_floor=total - 1e-6 * max(1.0, abs(total)))
             if second.ok:
                 res = second
     stats["milp_runtime_s"] = round(res.runtime, 4)
+    stats["method"] = res.method
 
     status = res.status
     if not res.ok:
@@ -163,34 +175,33 @@ def _empty(prep: Prepared, status: str, stats: dict[str, Any], rep: Reporter,
 
 def _shadow_prices(prep: Prepared, res: MilpResult, run: Any, rep: Reporter, stats: dict[str, Any],
                    factors: np.ndarray) -> dict[str, float]:
-    """Cost of +1 % plan (min_cost) or revenue of +1 % budget (max_revenue), by re-solving.
+    """Cost of +1 % plan (min_cost) or revenue of +1 % budget (max_revenue), from LP duals.
 
     ``factors`` are the plan multipliers the answer was sized for (service-level sizing), so the
     price is that of 1 % more on the same margins.
     """
     p = prep.problem
     out: dict[str, float] = {}
-    D = len(prep.dirs)
+    stats["solves"] += 1
+    tl = rep.time_left()
     if p.objective == "max_revenue":
-        assert p.budget is not None
-        alt = run(mode="max_revenue", budget=p.budget * 1.01)
-        if alt.ok:
-            out["budget+1%"] = round(float(alt.rev.sum() - res.rev.sum()), 2)
+        lp = solve_milp(prep, mode="max_revenue", integer=False, solver=pick_solver(p.solver),
+                        time_limit=None if tl == float("inf") else max(0.5, tl))
+        if lp.ok and "budget" in lp.plan_duals and p.budget is not None:
+            out["budget+1%"] = round(lp.plan_duals["budget"] * 0.01 * p.budget, 2)
         return out
-    alt = run(mode="min_cost", plan_factor=factors * 1.01)
-    if alt.ok:
-        out["plan+1%"] = round(alt.cost - res.cost, 2)
-    else:
-        stats["shadow_note"] = "plan +1 % is infeasible"
-    if D > 1 and D <= 12:
-        for d, did in enumerate(prep.dirs):
-            if rep.should_stop:
-                break
-            f = factors.copy()
-            f[d] *= 1.01
-            alt = run(mode="min_cost", plan_factor=f)
-            if alt.ok:
-                out[f"plan+1%:{did}"] = round(alt.cost - res.cost, 2)
+    lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=factors, solver=pick_solver(p.solver),
+                    time_limit=None if tl == float("inf") else max(0.5, tl))
+    if not lp.ok:
+        stats["shadow_note"] = "the LP relaxation could not be solved"
+        return out
+    total = 0.0
+    for d, did in enumerate(prep.dirs):
+        price = lp.plan_duals.get(did, 0.0) * 0.01 * float(prep.plan[d].sum() * factors[d])
+        total += price
+        if len(prep.dirs) > 1:
+            out[f"plan+1%:{did}"] = round(price, 2)
+    out["plan+1%"] = round(total, 2)
     return out
 
 
