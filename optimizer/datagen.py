@@ -20,8 +20,8 @@ Outlets
   lunch (two windows).
 * About 5 % of A/B outlets are key accounts pinned to the rep whose home is nearest; about 3 % of
   the outlets are optional prospects (one visit) worth ``value`` in objective units (minutes).
-* Reps live near the centres of a weighted k-means of the outlets (so every rep has a natural
-  area), work 08:30-17:30 with a 30 or 45 minute lunch break inside 12:00-14:00. Travel is
+* Reps live near the centres of a workload-balanced k-means of the outlets (equal work, compact
+  areas), work 08:30-17:30 with a 30 or 45 minute lunch break inside 12:00-14:00. Travel is
   haversine with detour 1.3 at 30 km/h in a city, 50 km/h in a region.
 
 Territories
@@ -238,9 +238,44 @@ def _loc(latlon: np.ndarray) -> dict[str, float]:
     return {"lat": round(float(latlon[0]), 6), "lon": round(float(latlon[1]), 6)}
 
 
+def _balance_centres(pts: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int = 12, slack: float = 1.05) -> np.ndarray:
+    """Move k-means centres so that each carries about the same workload (a balanced k-means).
+
+    Each round assigns points greedily by regret (second-best minus best squared distance) to the
+    nearest centre that still has room (``slack`` x the mean workload), then moves every centre to
+    the weighted centroid of its points. This is how a sales manager would place reps: equal work,
+    compact areas. Deterministic.
+    """
+    k = len(c)
+    if k < 2:
+        return c
+    c = c.copy()
+    cap = slack * w.sum() / k
+    for _ in range(iters):
+        d2 = ((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+        srt = np.sort(d2, axis=1)
+        order = np.argsort(-(srt[:, 1] - srt[:, 0]), kind="stable")
+        prefs = np.argsort(d2, axis=1, kind="stable")
+        load = np.zeros(k)
+        lab = np.empty(len(pts), dtype=np.int64)
+        for i in order:
+            j = next((int(j) for j in prefs[i] if load[j] + w[i] <= cap), int(np.argmin(load)))
+            lab[i] = j
+            load[j] += w[i]
+        new = c.copy()
+        for j in range(k):
+            m = lab == j
+            if m.any():
+                new[j] = (pts[m] * w[m, None]).sum(0) / w[m].sum()
+        if np.allclose(new, c):
+            break
+        c = new
+    return c
+
+
 def _homes(o: _Outlets, n_reps: int, weights: np.ndarray) -> np.ndarray:
-    """Rep homes (km offsets): k-means centres moved a little (people live off the high street)."""
-    c = _kmeans(o.rng, o.xy, weights, n_reps)
+    """Rep homes (km offsets): centres of workload-balanced areas, moved a little (people live off the high street)."""
+    c = _balance_centres(o.xy, weights, _kmeans(o.rng, o.xy, weights, n_reps))
     jitter = 0.8 if o.layout == "city" else 3.0
     return c + o.rng.normal(0.0, jitter, c.shape)
 
