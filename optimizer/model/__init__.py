@@ -267,8 +267,11 @@ def _cross_errors_despite_type_errors(
         # drop the last object key on the path (a bad list element drops its whole list field)
         k = max(i for i, part in enumerate(loc) if isinstance(part, str))
         parent: Any = fixed
-        for part in loc[:k]:
-            parent = parent[part]
+        try:
+            for part in loc[:k]:
+                parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return []
         if not isinstance(parent, dict):
             return []
         parent.pop(loc[k], None)
