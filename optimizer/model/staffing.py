@@ -25,16 +25,17 @@ Hit plan
     directions >= total plan) (monthly basis: every month's total); per direction it is the
     direction's own plan.
 Headcount, attrition
-    Hires ``h`` and headcount ``n`` are integers. Attrition is handled on an expected headcount
-    ``e``: ``e[t] = (1 - attrition) e[t-1] + h[t] - x[t]`` (``x`` >= 0 are reductions: not
-    back-filling, moves, layoffs, at no cost), starting from ``e[-1] = current``, and the paid,
-    integer headcount stays within half a person of it: ``|n[t] - e[t]| <= 0.5``. So fractional
-    expected leavers accumulate across months and the integer headcount is their rounding, not a
-    round-up every month (which would overstate turnover).
+    Headcount ``n`` (filled positions) and new hires ``h`` are integers per role, group and month:
+    ``n[t] <= n[t-1] + h[t]`` from ``n[-1] = current`` (a position may be dropped at no cost).
+    Attrition is back-filled: the expected leavers ``attrition x n[t-1]`` (fractional) are replaced
+    by back-fill hires ``b[t]`` in the same month, who cost ``hiring_cost``, go through the ramp-up
+    and count against ``max_hires_per_month``. So integer headcount stays a plan of positions while
+    turnover shows, in expectation, as cost and lost productivity (output: ``hires`` = growth hires,
+    ``backfill`` = expected back-fill hires).
 Ramp-up
-    A hire of month m works at ``ramp[k]`` of full productivity in month m+k (k < len(ramp)), fully
-    afterwards; effective headcount is ``n[t] - sum_k (1 - ramp[k]) (1 - attrition)^k h[t-k]``.
-    The current staff are fully productive.
+    A hire (growth or back-fill) of month m works at ``ramp[k]`` of full productivity in month m+k
+    (k < len(ramp)), fully afterwards; effective headcount is
+    ``n[t] - sum_k (1 - ramp[k]) (h[t-k] + b[t-k])``. The current staff are fully productive.
 Scope
     ``scope="direction"`` roles are sized per direction; ``"shared"`` roles form one pool (direction
     ``"*"`` in the output) whose capacity serves every direction's funnel.
@@ -43,9 +44,9 @@ Structure
     roles, against the sum over directions when ``role`` is shared. ``{role, supports, ratio}`` is the
     same inequality for support staff (one assistant per up to ``ratio`` telesales).
 Limits and cost
-    ``max_hires_per_month`` bounds a role's hires over all directions in each month; ``min_headcount``
+    ``max_hires_per_month`` bounds a role's hires (growth + back-fill) over all directions in each month; ``min_headcount``
     / ``max_headcount`` bound each group (direction, or the pool). Cost = sum of ``monthly_cost x n``
-    + ``hiring_cost x h``. ``budget`` caps it (also under ``min_cost`` when given).
+    + ``hiring_cost x (h + b)``. ``budget`` caps it (also under ``min_cost`` when given).
 Objectives
     ``min_cost``: cheapest staffing hitting every direction's plan. ``max_revenue``: the most total
     revenue within ``budget`` (then the cheapest staffing achieving it). With ``service_level`` p,
@@ -235,6 +236,7 @@ class HeadcountRow(Base):
     count: int
     hires: int = 0
     effective: float = 0.0
+    backfill: float = 0.0
 
 
 class FunnelRow(Base):

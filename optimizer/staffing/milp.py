@@ -88,6 +88,14 @@ def _val(x: pulp.LpVariable | pulp.LpAffineExpression | float) -> float:
     return float(v or 0.0)
 
 
+def _row(m: pulp.LpProblem, name: str) -> Any:
+    """Constraint by name, or None."""
+    try:
+        return m.get_constraint_by_name(name)
+    except (KeyError, ValueError):
+        return None
+
+
 def solve_milp(
     prep: Prepared,
     *,
@@ -387,11 +395,11 @@ def solve_milp(
     res.shortfall = float(sum(w * _val(sv) for sv, w in short))
     if not integer:
         for d in range(D):
-            row = m.constraints.get(f"plan_{d}_")
+            row = _row(m, f"plan_{d}_")
             if row is not None and row.pi is not None:
                 # d cost / d (deals) in scaled units -> cost per currency unit of plan
                 res.plan_duals[p.directions[d].id] = float(row.pi) / cost_scale / float(deal[d])
-        row = m.constraints.get("budget")
+        row = _row(m, "budget")
         if row is not None and row.pi is not None and mode == "max_revenue":
             res.plan_duals["budget"] = float(row.pi) * money / cost_scale
     with contextlib.suppress(TypeError):

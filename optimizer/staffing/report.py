@@ -40,6 +40,7 @@ def headcount_rows(prep: Prepared, res: MilpResult) -> list[HeadcountRow]:
                     count=int(nv[t]),
                     hires=int(res.h[(r, g)][t]),
                     effective=round(float(res.eff[(r, g)][t]), 4),
+                    backfill=round(float(res.b[(r, g)][t]), 4),
                 )
             )
     return rows
