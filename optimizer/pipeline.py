@@ -59,9 +59,9 @@ DEFAULT_TIME_LIMIT = 120.0
 #: Share of a rep's available minutes the workload-based sizing plans for.
 MAX_UTILISATION = 0.85
 _STAGES = ("staffing", "territories", "routes")
-#: Route in this process when one worker is asked for. Off: OR-Tools' routing library clashes with
-#: HiGHS symbols once highspy is loaded (staffing/territories), so routes always run in spawned workers.
-ROUTE_IN_PROCESS = False
+#: Route in this process when one worker is asked for (no pool start-up cost). This needs highspy
+#: pinned to the HiGHS release OR-Tools bundles (see tests/test_native_libs.py).
+ROUTE_IN_PROCESS = True
 
 
 # --------------------------------------------------------------------------------------------
