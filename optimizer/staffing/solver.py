@@ -217,7 +217,7 @@ def _diagnose(prep: Prepared, run: Any, rep: Reporter) -> tuple[MilpResult, list
     base = run(mode="shortfall")
     diag: list[dict[str, Any]] = []
     if not base.ok:
-        floor = run(mode="shortfall", relax=("budget",), plan_factor=np.zeros(len(prep.dirs)))
+        floor = run(mode="min_cost", relax=("budget",), plan_factor=np.zeros(len(prep.dirs)))
         item: dict[str, Any] = {"constraint": "budget",
                                 "detail": "the budget does not cover the least possible staffing"}
         if floor.ok:
