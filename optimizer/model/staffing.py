@@ -45,8 +45,9 @@ Structure
     same inequality for support staff (one assistant per up to ``ratio`` telesales).
 Limits and cost
     ``max_hires_per_month`` bounds a role's hires (growth + back-fill) over all directions in each
-    month; ``min_headcount`` / ``max_headcount`` bound each group (direction, or the pool). Cost = sum of ``monthly_cost x n``
-    + ``hiring_cost x (h + b)``. ``budget`` caps it (also under ``min_cost`` when given).
+    month; ``min_headcount`` / ``max_headcount`` bound each group (direction, or the pool).
+    Cost = sum of ``monthly_cost x n`` + ``hiring_cost x (h + b)``. ``budget`` caps it (also under
+    ``min_cost`` when given).
 Objectives
     ``min_cost``: cheapest staffing hitting every direction's plan. ``max_revenue``: the most total
     revenue within ``budget`` (then the cheapest staffing achieving it). With ``service_level`` p,
