@@ -9,6 +9,7 @@ import pytest
 
 from optimizer.errors import InputError
 from optimizer.model import parse
+from optimizer.model.staffing import StaffingProblem
 from optimizer.paths import REPO_ROOT
 from optimizer.staffing import outlet_workload_minutes, size_field_force
 
@@ -54,7 +55,7 @@ def test_type_errors_have_paths() -> None:
 
 def test_example_problem_is_valid() -> None:
     path = Path(REPO_ROOT) / "datasets" / "staffing" / "example.json"
-    p = parse("staffing", json.loads(path.read_text()))
+    p = StaffingProblem.model_validate(json.loads(path.read_text()))
     assert len(p.directions) == 3 and len(p.roles) == 7
 
 
