@@ -254,3 +254,34 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
     assert paths_of(ei) == ["format"]
     with pytest.raises(InputError, match="cannot read"):
         read_routes_benchmark(tmp_path / "nope.txt", "solomon")
+
+
+# -- end to end: the CLI reads a benchmark file, the solver answers, the checker agrees -------------
+
+
+def test_cli_solves_a_cordeau_file_and_the_plan_checks(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    out = tmp_path / "p14.json"
+    res = CliRunner().invoke(app, ["solve", "routes", "--format", "cordeau-pvrp", str(BENCH / "p14"), "-o", str(out),
+                                   "--time-limit", "2", "--quiet"])
+    assert res.exit_code == 0, res.output
+    sol = RoutesSolution.model_validate_json(out.read_text(encoding="utf-8"))
+    p = read_cordeau_pvrp(BENCH / "p14")
+    c = check_routes(p, sol)
+    assert c.ok, c.violations
+    assert c.totals is not None and c.totals.visits_planned == c.totals.visits_required
+    assert sol.objective == pytest.approx(c.totals.distance_km)  # objective "distance" set by the reader
+
+
+def test_cli_reports_a_malformed_benchmark_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    bad = write(tmp_path, "bad", "3 1 2 2\n")
+    res = CliRunner().invoke(app, ["solve", "routes", "--format", "cordeau-pvrp", str(bad), "--quiet"])
+    assert res.exit_code == 2
+    assert "line 1" in res.output and "type 3" in res.output
