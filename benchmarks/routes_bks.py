@@ -208,7 +208,7 @@ def report(results: list[Result], solvers: list[str], args: argparse.Namespace, 
     n_inst = len({r.instance for r in results})
     scope_txt = "the quick `--subset`" if args.subset else "the selected instances"
     lines = [
-        "## routes_bks: Solomon VRPTW and Cordeau PVRP vs best-known and peers",
+        f"## {args.section}: Solomon VRPTW and Cordeau PVRP vs best-known and peers",
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solvers", default=",".join(SOLVERS), help=f"comma-separated, from {', '.join(SOLVERS)}")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
+    ap.add_argument("--section", default="routes_bks", help="RESULTS.md section to write (default routes_bks)")
     args = ap.parse_args(argv)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     bad = [s for s in solvers if s not in SOLVERS]
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fmt_opt(r.gap):>7} {r.vehicles if r.vehicles is not None else '-':>6} "
                   f"{'yes' if r.feasible else 'NO ':<4} {r.time_s:5.1f} {r.note}", flush=True)
         if not args.no_write:
-            write_section("routes_bks", report(results, solvers, args, command, done=inst is insts[-1]))
+            write_section(args.section, report(results, solvers, args, command, done=inst is insts[-1]))
     md = report(results, solvers, args, command, done=True)
     print()
     print(md.split("### Per instance")[0])

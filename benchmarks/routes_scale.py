@@ -65,13 +65,13 @@ def child(visits: int, weeks: int, per_rep_day: int, time_limit: float, seed: in
     problem = parse("routes", data)
     assert isinstance(problem, RoutesProblem)
     t_gen = time.monotonic() - t0
-    first: list[float] = []
+    first: list[tuple[float, float]] = []
     events: list[tuple[float, float | None, str]] = []
 
     def progress(ev: ProgressEvent) -> bool:
         events.append((ev.elapsed, ev.best, ev.stage))
         if ev.best is not None and not first:
-            first.append(ev.elapsed)
+            first.append((ev.elapsed, ev.best))
         return True
 
     t1 = time.monotonic()
@@ -89,7 +89,8 @@ def child(visits: int, weeks: int, per_rep_day: int, time_limit: float, seed: in
         "weeks": weeks,
         "required_visits": check.totals.visits_required,
         "gen_s": t_gen,
-        "first_feasible_s": first[0] if first else None,
+        "first_feasible_s": first[0][0] if first else None,
+        "first_objective": first[0][1] if first else None,
         "solve_s": t_solve,
         "status": sol.status,
         "objective": sol.objective,
@@ -135,10 +136,11 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
     body: list[list[object]] = []
     for r in rows:
         if "error" in r:
-            body.append([r["visits"], "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"]])
+            body.append([r["visits"], "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"]])
             continue
         ok = "yes" if r["violations"] == 0 else f"NO ({r['violations']}: {r['first_violation'][:60]})"
-        body.append([r["required_visits"], r["outlets"], r["reps"], fmt(r["first_feasible_s"]), fmt(r["solve_s"]),
+        body.append([r["required_visits"], r["outlets"], r["reps"], fmt(r["first_feasible_s"]),
+                     fmt(r.get("first_objective")), fmt(r["solve_s"]),
                      r["status"], fmt(r["objective"]), r["unassigned"], ok, fmt(r["rss_mb"], 0),
                      fmt(r["workers_rss_mb"], 0)])
     return "\n".join([
@@ -154,8 +156,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         "'checked' = the independent checker found no violation; objective = travel + waiting minutes "
         "minus prospect value. Peak RSS of the solving process and, separately, of its largest worker.",
         "",
-        table(["required visits", "outlets", "reps", "first feasible s", "solve s", "status", "objective (min)",
-               "unassigned visits", "checked", "peak RSS MB", "worker peak RSS MB"], body),
+        table(["required visits", "outlets", "reps", "first feasible s", "first objective", "solve s", "status",
+               "objective (min)", "unassigned visits", "checked", "peak RSS MB", "worker peak RSS MB"], body),
     ])
 
 
