@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import time
@@ -274,3 +275,20 @@ def test_serve_refuses_public_bind_without_keys(make_settings: Callable[..., Set
     assert exc.value.errors[0].path == "host"
     with pytest.raises(InputError):
         serve(host="127.0.0.1", port=0, settings=make_settings(api_keys="no-tenant-here"))
+
+
+@pytest.mark.postgres
+def test_job_lifecycle_on_postgres(pg_url: str, make_settings: Callable[..., Settings]) -> None:
+    """The whole path (API, dispatcher, worker processes writing progress and results) on PostgreSQL."""
+    with TestClient(create_app(make_settings(database_url=pg_url))) as c:
+        ids = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(4, seed=s),
+                                        "options": {"time_limit_s": 1}}, headers={"Idempotency-Key": f"pg{s}"}
+                      ).json()["id"] for s in range(3)]
+        again = c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(4, seed=0),
+                                         "options": {"time_limit_s": 1}}, headers={"Idempotency-Key": "pg0"})
+        assert again.status_code == 200 and again.json()["id"] == ids[0]
+        for jid in ids:
+            done = wait_final(functools.partial(_job, c, jid))
+            assert done["status"] == "succeeded" and done["attempts"] == 1
+            assert c.get(f"/v1/jobs/{jid}/result").json()["totals"]["visits_planned"] == 4
+        assert c.get("/v1/jobs").json()["total"] == 3
