@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -412,6 +412,7 @@ def solve_best(
     *,
     mode: Mode = "min_cost",
     exact: bool = True,
+    fast: bool = False,
     time_limit: float | None = None,
     exact_time_limit: float | None = 20.0,
     **kw: Any,
@@ -430,6 +431,8 @@ def solve_best(
         Prepared problem.
     exact
         Run the exact MILP after the heuristic (scenario sweeps switch it off).
+    fast
+        Try :func:`round_up` (two LPs) before fix-and-relax (``min_cost`` only; sweeps, searches).
     time_limit
         Seconds for everything.
     exact_time_limit
@@ -450,7 +453,13 @@ def solve_best(
             return rem
         return cap if rem is None else min(cap, rem)
 
-    heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
+    heur = MilpResult("no_solution")
+    if fast and mode == "min_cost" and kw.get("revenue_floor") is None:
+        heur = round_up(prep, time_limit=left(), **kw)
+        if heur.status == "infeasible":
+            return heur
+    if not heur.ok:
+        heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
     full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), **kw)
@@ -519,3 +528,64 @@ def fix_and_relax(
     if window < T:
         res.status = "feasible"
     return res
+
+
+def round_up(prep: Prepared, *, time_limit: float | None = None, margins: Sequence[float] = (0.0, 0.01, 0.03),
+             **kw: Any) -> MilpResult:
+    """Fast ``min_cost`` heuristic: LP relaxation, headcount rounded up, volumes re-solved.
+
+    Rounds every fractional headcount of the LP answer up (hires = the increases), then solves the
+    LP of the volumes with that staffing fixed. When ramp-up of the extra hires costs too much
+    capacity, the LP is re-solved on a slightly higher plan (``margins``) and rounded again. Two LP
+    solves per attempt, so it is the method of choice for large scenario sweeps; ``None`` status
+    ``no_solution`` when every margin fails (use :func:`fix_and_relax` then).
+
+    Parameters
+    ----------
+    prep
+        Prepared problem.
+    time_limit
+        Seconds.
+    margins
+        Plan margins tried in turn.
+    **kw
+        Passed to :func:`solve_milp`.
+
+    Returns
+    -------
+    MilpResult
+        ``feasible`` staffing, or ``infeasible`` (LP relaxation infeasible) / ``no_solution``.
+    """
+    t0 = time.monotonic()
+    base = np.ones(len(prep.dirs)) if kw.get("plan_factor") is None else np.asarray(kw["plan_factor"], dtype=float)
+    kw = {k: v for k, v in kw.items() if k not in ("plan_factor", "integer", "fix", "mode")}
+    for mg in margins:
+        rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
+        lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem, **kw)
+        if not lp.ok:
+            return lp
+        n_int = {key: np.ceil(nv - 1e-6) for key, nv in lp.n.items()}
+        # rounding the managed groups up can break a span rule: lift the managers, bottom-up
+        for _ in range(len(prep.roles)):
+            changed = False
+            for _i, rid, other, ratio, _kind in structure_pairs(prep):
+                for g in prep.groups[rid]:
+                    managed = (np.sum([n_int[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
+                               else n_int[(other, g)])
+                    need = np.ceil(managed / ratio - 1e-9)
+                    if np.any(need > n_int[(rid, g)]):
+                        n_int[(rid, g)] = np.maximum(n_int[(rid, g)], need)
+                        changed = True
+            if not changed:
+                break
+        fix: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
+        for key, nv in n_int.items():
+            prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
+            fix[key] = (nv, np.maximum(0.0, nv - prev))
+        res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
+        if res.ok:
+            res.status = "feasible"
+            res.method = f"lp-round-up (margin {mg:g})"
+            res.runtime = time.monotonic() - t0
+            return res
+    return MilpResult("no_solution", method="lp-round-up failed", runtime=time.monotonic() - t0)

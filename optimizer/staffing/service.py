@@ -96,7 +96,7 @@ def size_for_service_level(
         key = tuple(np.round(f, 6))
         if key not in evaluated:
             tl = rep.time_left()
-            res = solve_best(prep, mode="min_cost", plan_factor=f, solver=solver, seed=seed, exact=False,
+            res = solve_best(prep, mode="min_cost", plan_factor=f, solver=solver, seed=seed, exact=False, fast=True,
                              time_limit=None if tl == float("inf") else max(1.0, tl), gap=1e-6)
             solves += 1
             pr = _in_sample(prep, res, draws, seed) if res.ok else -1.0

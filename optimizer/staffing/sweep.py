@@ -1,0 +1,206 @@
+"""Scenario sweeps: many variations of one staffing problem solved in parallel, a tidy table, a plot."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optimizer.model.staffing import StaffingProblem
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A variation of the base problem (every factor multiplies the base value).
+
+    Attributes
+    ----------
+    name
+        Label of the scenario.
+    plan
+        Plan multiplier (every direction, and ``plan_total``).
+    conversion
+        Multiplier of every conversion rate (capped at 1).
+    deal
+        Multiplier of every direction's average deal.
+    cost
+        Multiplier of every monthly and hiring cost.
+    """
+
+    name: str = "base"
+    plan: float = 1.0
+    conversion: float = 1.0
+    deal: float = 1.0
+    cost: float = 1.0
+
+
+def grid(
+    plan: Sequence[float] = (1.0,),
+    conversion: Sequence[float] = (1.0,),
+    deal: Sequence[float] = (1.0,),
+    cost: Sequence[float] = (1.0,),
+) -> list[Scenario]:
+    """Every combination of the given factors, named ``p1.10_c0.90_d1.00_k1.00``."""
+    return [
+        Scenario(f"p{a:.2f}_c{b:.2f}_d{c:.2f}_k{d:.2f}", a, b, c, d)
+        for a, b, c, d in itertools.product(plan, conversion, deal, cost)
+    ]
+
+
+def _scale(value: Any, f: float) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [v * f for v in value]
+    return value * f
+
+
+def apply_scenario(problem: StaffingProblem, sc: Scenario) -> StaffingProblem:
+    """The base problem with the scenario's factors applied (validated again).
+
+    Parameters
+    ----------
+    problem
+        Base problem.
+    sc
+        The variation.
+
+    Returns
+    -------
+    StaffingProblem
+        A new problem.
+    """
+    data = problem.model_dump(exclude_none=True)
+    if "plan_total" in data:
+        data["plan_total"] *= sc.plan
+    for d in data["directions"]:
+        if "plan" in d:
+            d["plan"] = _scale(d["plan"], sc.plan)
+        d["avg_deal"] *= sc.deal
+        for k, st in enumerate(d["funnel"]):
+            if k > 0:
+                st["rate"] = min(1.0, st["rate"] * sc.conversion)
+    for r in data["roles"]:
+        r["monthly_cost"] *= sc.cost
+        r["hiring_cost"] *= sc.cost
+    return StaffingProblem.model_validate(data)
+
+
+def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> dict[str, Any]:
+    """Solve one scenario (runs in a worker process) and return its table row.
+
+    ``p_hit`` is the Monte Carlo probability that the staffing sized for the scenario hits the
+    *base* plan (under the scenario's conversion and deal size), so plan margins show as odds.
+    """
+    from optimizer.staffing import report
+    from optimizer.staffing.milp import solve_best
+    from optimizer.staffing.montecarlo import probability
+    from optimizer.staffing.prep import prepare
+
+    problem, sc, time_limit, draws, seed = args
+    t0 = time.monotonic()
+    p = apply_scenario(problem, sc)
+    prep = prepare(p)
+    res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver, seed=seed)
+    row_method = res.method
+    row: dict[str, Any] = {**asdict(sc), "status": res.status, "cost": round(res.cost, 2) if res.ok else None,
+                           "revenue": round(float(res.rev.sum()), 2) if res.ok else None,
+                           "peak_headcount": None, "avg_headcount": None, "p_hit": None, "bottleneck": None}
+    if res.ok:
+        per_month = np.sum(list(res.n.values()), axis=0)
+        row["peak_headcount"] = int(per_month.max())
+        row["avg_headcount"] = round(float(per_month.mean()), 2)
+        row["bottleneck"] = report.bottleneck(prep, res)
+        if draws > 0:
+            base_plan = prepare(apply_scenario(problem, Scenario(sc.name, 1.0, sc.conversion, sc.deal, sc.cost)))
+            row["p_hit"] = probability(base_plan, res.cap, draws, seed).overall
+    row["method"] = row_method
+    row["runtime_s"] = round(time.monotonic() - t0, 3)
+    return row
+
+
+def run_sweep(
+    problem: StaffingProblem,
+    scenarios: Iterable[Scenario],
+    *,
+    workers: int = 2,
+    time_limit: float = 30.0,
+    draws: int = 1_000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Solve every scenario, in parallel over ``workers`` processes.
+
+    Parameters
+    ----------
+    problem
+        Base problem.
+    scenarios
+        Variations to solve.
+    workers
+        Worker processes (1: in this process).
+    time_limit
+        Seconds per scenario.
+    draws
+        Monte Carlo draws per scenario for ``p_hit`` (0: skip).
+    seed
+        Seed of every scenario's draws.
+
+    Returns
+    -------
+    list of dict
+        One tidy row per scenario, in the input order.
+    """
+    jobs = [(problem, sc, time_limit, draws, seed) for sc in scenarios]
+    if workers <= 1:
+        return [solve_scenario(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(solve_scenario, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+
+
+def plot_sweep(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Two panels: cost vs plan factor, and P(hit plan) vs peak headcount; written as PNG.
+
+    Parameters
+    ----------
+    rows
+        Output of :func:`run_sweep`.
+    path
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if r["status"] in ("optimal", "feasible")]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    convs = sorted({r["conversion"] for r in ok})
+    for c in convs:
+        pts = sorted((r["plan"], r["cost"]) for r in ok if r["conversion"] == c)
+        a1.plot([p for p, _ in pts], [v / 1e6 for _, v in pts], "o", ms=3, label=f"conversion x{c:.2f}", alpha=0.7)
+    a1.set_xlabel("plan factor")
+    a1.set_ylabel("cost (millions)")
+    a1.set_title("cost vs plan")
+    if len(convs) <= 8:
+        a1.legend(fontsize=7)
+    hp = [(r["peak_headcount"], r["p_hit"]) for r in ok if r["p_hit"] is not None]
+    a2.scatter([h for h, _ in hp], [p for _, p in hp], s=6, alpha=0.6)
+    a2.set_xlabel("peak headcount")
+    a2.set_ylabel("P(hit plan)")
+    a2.set_title("probability of hitting plan vs headcount")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
