@@ -144,7 +144,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
                      r["status"], fmt(r["objective"]), r["unassigned"], ok, fmt(r["rss_mb"], 0),
                      fmt(r["workers_rss_mb"], 0)])
     return "\n".join([
-        "## routes_scale: generated field-sales instances",
+        f"## {args.section}: generated field-sales instances",
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--visits-per-rep-day", type=int, default=14, help="sizes the rep count")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
+    ap.add_argument("--section", default="routes_scale", help="RESULTS.md section to write (default routes_scale)")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(r)
         print(json.dumps(r), flush=True)
         if not args.no_write:
-            write_section("routes_scale", report(rows, args, command))
+            write_section(args.section, report(rows, args, command))
     print(report(rows, args, command))
     return 0
 
