@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from api.executors import Executor
@@ -34,6 +35,17 @@ def effective_time_limit(options: dict[str, Any], problem: dict[str, Any], setti
     return float(min(float(tl), settings.max_time_limit_s))
 
 
+@dataclass
+class _Run:
+    """A run of this server in flight."""
+
+    run_id: str
+    future: Future[dict[str, Any]]
+    started: float
+    time_limit: float
+    killed: bool = False
+
+
 class Dispatcher:
     """Claims queued jobs and runs them on an executor.
 
@@ -52,7 +64,7 @@ class Dispatcher:
         self.executor = executor
         self.settings = settings
         self.owner = f"server-{uuid.uuid4().hex[:12]}"
-        self.inflight: dict[str, tuple[str, Future[dict[str, Any]]]] = {}
+        self.inflight: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -109,6 +121,7 @@ class Dispatcher:
                         ids = list(self.inflight)
                     self.store.heartbeat(self.owner, ids)
                     self._recover()
+                    self._stop_overruns()
                 self._fill()
             except Exception:
                 log.exception("dispatcher iteration failed")
@@ -144,21 +157,38 @@ class Dispatcher:
                               error={"code": "internal", "message": "the executor could not start the job"})
             return
         with self._lock:
-            self.inflight[job.id] = (job.run_id, fut)
+            self.inflight[job.id] = _Run(job.run_id, fut, time.monotonic(), task.time_limit)
         fut.add_done_callback(functools.partial(self._done, job))
+
+    def _stop_overruns(self) -> None:
+        """Force-stop runs still going ``overrun_grace_s`` after their time limit (a solver that ignores it)."""
+        now = time.monotonic()
+        grace = self.settings.overrun_grace_s
+        with self._lock:
+            late = [(jid, r) for jid, r in self.inflight.items()
+                    if not r.killed and now - r.started > r.time_limit + grace]
+        for jid, run in late:
+            run.killed = True
+            rec = self.store.get_job(jid)
+            err = {"code": "time_limit", "message": f"still running {grace:.0f} s after its time limit of "
+                   f"{run.time_limit:g} s; stopped by force"}
+            if self.store.finish(jid, run.run_id, "failed", error=err):
+                log.error("job %s overran its time limit; killing its worker", jid)
+                self.executor.kill(run.run_id, rec.worker if rec else None)
 
     def _done(self, job: ClaimedJob, fut: Future[dict[str, Any]]) -> None:
         with self._lock:
-            self.inflight.pop(job.id, None)
+            run = self.inflight.pop(job.id, None)
         self.completed += 1
         if self._stop.is_set():
             return
         exc = fut.exception() if not fut.cancelled() else None
-        if exc is not None or fut.cancelled():
+        if (exc is not None or fut.cancelled()) and not (run and run.killed):
+            # a crash (or a pool broken by another run's crash): retry, fail after max_attempts
             log.error("worker for job %s died: %r", job.id, exc)
             try:
-                self.store.finish(job.id, job.run_id, "failed",
-                                  error={"code": "internal", "message": "the worker running this job died"})
+                self.store.retry_or_fail(job.id, job.run_id, self.settings.max_attempts,
+                                         "the worker running this job died")
             except Exception:
                 log.exception("could not record the failure of job %s", job.id)
         self._wake.set()

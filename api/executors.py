@@ -11,9 +11,12 @@ Cancellation is cooperative in both (the worker's progress callback reads the jo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import socket
 from abc import ABC, abstractmethod
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +43,10 @@ class Executor(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop the workers (running solves are abandoned; the store re-queues them)."""
+
+    @abstractmethod
+    def kill(self, run_id: str, worker: str | None) -> bool:
+        """Stop one run by force (it overran its time limit); ``worker`` is what the worker reported."""
 
 
 class LocalExecutor(Executor):
@@ -76,6 +83,19 @@ class LocalExecutor(Executor):
             log.warning("process pool broken (a worker died); starting a new one")
             self._pool = self._new_pool()
             return self._pool.submit(run_task, task)
+
+    def kill(self, run_id: str, worker: str | None) -> bool:
+        """SIGKILL the pool process running ``run_id`` (the pool is rebuilt; its other runs are retried)."""
+        if not worker or "@" not in worker:
+            return False
+        pid_s, host = worker.split("@", 1)
+        own = {p.pid for p in getattr(self._pool, "_processes", {}).values()}
+        if host != socket.gethostname() or not pid_s.isdigit() or int(pid_s) not in own:
+            return False  # only ever a process of this pool
+        kill_descendants(int(pid_s))
+        with contextlib.suppress(OSError):
+            os.kill(int(pid_s), signal.SIGKILL)
+        return True
 
     def shutdown(self) -> None:
         """Terminate the worker processes without waiting for their solves."""
@@ -124,6 +144,18 @@ class RayExecutor(Executor):
         fut: Future[dict[str, Any]] = ref.future()
         fut.add_done_callback(lambda _f: self._refs.pop(task.run_id, None))
         return fut
+
+    def kill(self, run_id: str, worker: str | None) -> bool:
+        """Force-cancel the Ray task of ``run_id``."""
+        ref = self._refs.get(run_id)
+        if ref is None:
+            return False
+        try:
+            self._ray.cancel(ref, force=True)
+        except Exception:
+            log.debug("could not cancel a Ray task", exc_info=True)
+            return False
+        return True
 
     def shutdown(self) -> None:
         """Cancel this server's running tasks; shut Ray down if this executor started it."""

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     api_keys
         ``key1:tenantA,key2:tenantB``. Empty (and no ``api_keys_file``): no authentication, and the
         server refuses to bind anything but loopback.
+    overrun_grace_s
+        A run still going this long after its time limit is stopped by force and the job failed.
     worker_nice
         Niceness added to local worker processes so solves never starve the API itself.
     api_keys_file
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     progress_every_s: float = Field(0.5, gt=0)
     start_dispatcher: bool = True
     worker_nice: int = Field(10, ge=0, le=19)
+    overrun_grace_s: float = Field(30.0, gt=0)
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

@@ -48,6 +48,7 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("owner", sa.String(64), nullable=True),
     sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("worker", sa.String(128), nullable=True),
     sa.Column("heartbeat_at", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
@@ -108,6 +109,7 @@ class JobRecord:
     has_result: bool
     batch_id: str | None
     idempotency_key: str | None
+    worker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,13 @@ class JobStore(ABC):
         """Mark the owner's running jobs alive."""
 
     @abstractmethod
-    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False) -> bool:
-        """Store the latest progress; return True when a cancel was requested."""
+    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False,
+                        worker: str | None = None) -> bool:
+        """Store the latest progress (and which ``worker`` runs it); return True when a cancel was requested."""
+
+    @abstractmethod
+    def retry_or_fail(self, job_id: str, run_id: str, max_attempts: int, reason: str) -> str | None:
+        """A run died: re-queue the job, or fail it after ``max_attempts``; the new status (None: not current)."""
 
     @abstractmethod
     def finish(
@@ -329,6 +336,7 @@ class SqlJobStore(JobStore):
             has_result=bool(m["has_result"]),
             batch_id=m["batch_id"],
             idempotency_key=m["idempotency_key"],
+            worker=m["worker"],
         )
 
     def _select_light(self) -> sa.Select[Any]:
@@ -588,12 +596,16 @@ class SqlJobStore(JobStore):
                 .values(heartbeat_at=time.time())
             )
 
-    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False) -> bool:
+    def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False,
+                        worker: str | None = None) -> bool:
         """Store progress, return the cancel flag (see :meth:`JobStore.report_progress`)."""
+        values: dict[str, Any] = {"progress": _dumps(progress)}
+        if worker is not None:
+            values["worker"] = worker
         with self._write() as conn:
             res = conn.execute(
                 jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
-                .values(progress=_dumps(progress)).returning(jobs.c.cancel_requested)
+                .values(**values).returning(jobs.c.cancel_requested)
             )
             row = res.first()
             if row is not None and log:
@@ -623,6 +635,25 @@ class SqlJobStore(JobStore):
             if res.rowcount:
                 self._event(conn, job_id, status, {"run": run_id, **({"error": error} if error else {})}, now)
         return bool(res.rowcount)
+
+    def retry_or_fail(self, job_id: str, run_id: str, max_attempts: int, reason: str) -> str | None:
+        """Re-queue or fail a job whose worker died (see :meth:`JobStore.retry_or_fail`)."""
+        now = time.time()
+        current = [jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running"]
+        with self._write() as conn:
+            row = conn.execute(sa.select(jobs.c.attempts).where(*current)).first()
+            if row is None:
+                return None
+            if row.attempts >= max_attempts:
+                err = {"code": "worker_died", "message": f"{reason} ({row.attempts} attempts)"}
+                conn.execute(jobs.update().where(*current).values(
+                    status="failed", finished_at=now, owner=None, error=_dumps(err)))
+                self._event(conn, job_id, "failed", {"error": err}, now)
+                return "failed"
+            conn.execute(jobs.update().where(*current).values(status="queued", owner=None, started_at=None,
+                                                              progress=None, worker=None))
+            self._event(conn, job_id, "requeued", {"reason": reason, "attempts": row.attempts}, now)
+            return "queued"
 
     def recover(self, stale_after_s: float, max_attempts: int) -> tuple[int, int]:
         """Recover jobs of dead servers (see :meth:`JobStore.recover`)."""

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ def kill_descendants(pid: int) -> None:
             os.kill(child, signal.SIGKILL)
 
 
+def worker_name() -> str:
+    """``pid@host`` of this worker process (lets the server stop a run that overran its time limit)."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
 def _store(url: str) -> SqlJobStore:
     if url not in _STORES:
         _STORES[url] = SqlJobStore(url, create=False)
@@ -157,7 +163,8 @@ def run_task(task: Task) -> dict[str, Any]:
         return not state["cancel"]
 
     # a cancel that arrived between the claim and now
-    state["cancel"] = store.report_progress(task.job_id, task.run_id, {"stage": "starting", "elapsed": 0.0})
+    state["cancel"] = store.report_progress(task.job_id, task.run_id, {"stage": "starting", "elapsed": 0.0},
+                                            worker=worker_name())
     if state["cancel"]:
         ok = store.finish(task.job_id, task.run_id, "cancelled")
         return {"job_id": task.job_id, "status": "cancelled", "stored": ok}

@@ -149,3 +149,20 @@ def test_batch_created_atomically_with_order_and_idempotency(store: SqlJobStore)
     assert store.list_jobs("t", batch_id=b.id)[1] == 4
     counts = store.counts()
     assert counts[("routes", "running")] == 3 and counts[("routes", "succeeded")] == 1
+
+
+def test_retry_or_fail_after_a_worker_died(store: SqlJobStore) -> None:
+    rec = store.create_job("t", _job())[0]
+    (c1,) = store.claim("srv", 1)
+    store.report_progress(rec.id, c1.run_id, {"stage": "starting"}, worker="123@host")
+    got = store.get_job(rec.id)
+    assert got is not None and got.worker == "123@host"
+    assert store.retry_or_fail(rec.id, "not-the-run", 2, "died") is None
+    assert store.retry_or_fail(rec.id, c1.run_id, 2, "died") == "queued"
+    (c2,) = store.claim("srv", 1)
+    assert c2.attempt == 2
+    assert store.retry_or_fail(rec.id, c2.run_id, 2, "died") == "failed"
+    final = store.get_job(rec.id)
+    assert final is not None and final.status == "failed" and final.error is not None
+    assert final.error["code"] == "worker_died"
+    assert [e["type"] for e in store.events(rec.id)][-3:] == ["requeued", "started", "failed"]
