@@ -132,6 +132,10 @@ def hess(xy: np.ndarray, w: np.ndarray, p: int, seed: int, tau: float = TAU, kk:
         res = linprog(c, A_ub=vstack([a_t, -a_t]), b_ub=np.concatenate([np.full(p, hi), np.full(p, -lo)]),
                       A_eq=a_eq, b_eq=np.ones(n), bounds=(0, 1), method="highs")
         if res.x is None:
+            if kk < p:  # balance infeasible with the nearest centres only: allow every centre
+                kk = p
+                continue
+            lab = np.argmin(d, axis=1)
             break
         order = np.argsort(res.x)
         lab[ii[order]] = tt[order]

@@ -204,6 +204,20 @@ class State:
         after = self._row_violation(a, self.L[a] - m) + self._row_violation(b, self.L[b] + m)
         return after - before
 
+    def _dv_batch(self, ii: IntArray, bb: IntArray) -> FloatArray:
+        """Vectorised :meth:`shift_delta_violation` for many (unit, target) pairs."""
+        inst = self.inst
+        aa = self.a[ii]
+        m = inst.measures[ii]
+
+        def viol(rows: FloatArray, t: IntArray) -> FloatArray:
+            over = np.maximum(rows - inst.hi[t], 0) + np.maximum(inst.lo[t] - rows, 0)
+            return np.asarray((over[:, self._active] / self.mean[self._active]).sum(1), dtype=np.float64)
+
+        before = viol(self.L[aa], aa) + viol(self.L[bb], bb)
+        after = viol(self.L[aa] - m, aa) + viol(self.L[bb] + m, bb)
+        return after - before
+
     def caps_ok(self, i: int, b: int) -> bool:
         """Whether moving unit ``i`` to ``b`` keeps the move caps."""
         inst = self.inst
@@ -263,44 +277,63 @@ class State:
 
     # -- moves ---------------------------------------------------------------------------
     def repair_balance(self, max_iter: int | None = None) -> None:
-        """Greedy shifts that reduce the balance violation most, cheapest first, until none helps."""
+        """Greedy shifts that reduce the balance violation most per unit of extra cost, until none helps.
+
+        Each unit first tries only its 8 cheapest territories (fast on large instances); all
+        territories are tried when that finds no move.
+        """
         inst = self.inst
         it = 0
         limit = max_iter if max_iter is not None else 20 * inst.n
+        kk = min(inst.k, 8)
+        near = (np.argpartition(self.cost, kk - 1, axis=1)[:, :kk] if kk < inst.k
+                else np.tile(np.arange(inst.k), (inst.n, 1)))
+        wide = kk >= inst.k
         while self.violation() > 1e-12 and it < limit:
             it += 1
-            over = np.maximum(self.L - inst.hi, 0).sum(1) > 1e-12
-            under = np.maximum(inst.lo - self.L, 0).sum(1) > 1e-12
-            if over.any():
-                cand = np.flatnonzero(over[self.a] & ~inst.locked)
-                targets = np.arange(inst.k)
-            else:
-                cand = np.flatnonzero(~under[self.a] & ~inst.locked)
-                targets = np.flatnonzero(under)
-            if len(cand) == 0 or len(targets) == 0:
+            move = self._best_repair_move(near)
+            if move is None and not wide:
+                move = self._best_repair_move(np.tile(np.arange(inst.k), (inst.n, 1)))
+            if move is None:
                 break
-            cur_c = self.cost[cand, self.a[cand]]
-            dc = self.cost[np.ix_(cand, targets)] - cur_c[:, None]
-            order = np.argsort(dc, axis=None, kind="stable")
-            best: tuple[float, int, int] | None = None
-            tried = 0
-            for flat in order:
-                r, c = divmod(int(flat), len(targets))
-                i, b = int(cand[r]), int(targets[c])
-                if b == self.a[i] or not self.caps_ok(i, b):
-                    continue
-                dv = self.shift_delta_violation(i, b)
-                if dv < -1e-12 and self.touches(i, b) and self.can_leave(i):
-                    # most violation removed per unit of extra cost (free improvements first)
-                    score = dv / max(float(dc[r, c]), 1e-9)
-                    if best is None or score < best[0]:
-                        best = (score, i, b)
-                    tried += 1
-                    if tried >= 64:
-                        break
-            if best is None:
+            self.apply(*move)
+
+    def _best_repair_move(self, near: IntArray) -> tuple[int, int] | None:
+        inst = self.inst
+        over = np.maximum(self.L - inst.hi, 0).sum(1) > 1e-12
+        under = np.maximum(inst.lo - self.L, 0).sum(1) > 1e-12
+        if over.any():
+            cand = np.flatnonzero(over[self.a] & ~inst.locked)
+            ok_t = np.ones(inst.k, dtype=bool)
+        else:
+            cand = np.flatnonzero(~under[self.a] & ~inst.locked)
+            ok_t = under
+        if len(cand) == 0:
+            return None
+        tg = near[cand]
+        dc = self.cost[cand[:, None], tg] - self.cost[cand, self.a[cand]][:, None]
+        dc = np.where(ok_t[tg] & (tg != self.a[cand][:, None]), dc, np.inf)
+        flat = dc.ravel()
+        fin = np.flatnonzero(np.isfinite(flat))
+        if len(fin) == 0:
+            return None
+        width = tg.shape[1]
+        rr, cc = np.divmod(fin, width)
+        ii, bb = cand[rr], tg[rr, cc]
+        dv = self._dv_batch(ii, bb)
+        good = dv < -1e-12
+        if not good.any():
+            return None
+        fin, ii, bb, dv = fin[good], ii[good], bb[good], dv[good]
+        # most violation removed per unit of extra cost (free improvements first)
+        score = dv / np.maximum(flat[fin], 1e-9)
+        best: tuple[float, int, int] | None = None
+        for q in np.argsort(score, kind="stable")[:256]:
+            i, b = int(ii[q]), int(bb[q])
+            if self.caps_ok(i, b) and self.touches(i, b) and self.can_leave(i):
+                best = (float(score[q]), i, b)
                 break
-            self.apply(best[1], best[2])
+        return None if best is None else (best[1], best[2])
 
     def local_search(self, deadline_check: object = None, rounds: int = 50) -> None:
         """Improving shifts and swaps that never increase the balance violation."""
