@@ -220,10 +220,30 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             comps["JobRequest"]["properties"]["problem"]["description"] = (
                 "a problem of the given kind: " + ", ".join(f"{k} -> {PROBLEMS[k].__name__}" for k in ks))
         spec["info"]["x-problem-schemas"] = refs
+        _add_links(spec)
         app.openapi_schema = spec
         return spec
 
     return build
+
+
+def _add_links(spec: dict[str, Any]) -> None:
+    """OpenAPI links from a submission to what can be done with its id (clients and fuzzers follow them)."""
+    paths = spec.get("paths", {})
+    job_ops = {"GetJob": ("/v1/jobs/{job_id}", "get"), "GetResult": ("/v1/jobs/{job_id}/result", "get"),
+               "GetEvents": ("/v1/jobs/{job_id}/events", "get"), "CancelJob": ("/v1/jobs/{job_id}", "delete")}
+    links = {name: {"operationId": paths[p][m]["operationId"], "parameters": {"job_id": "$response.body#/id"}}
+             for name, (p, m) in job_ops.items() if m in paths.get(p, {})}
+    for code in ("200", "202"):
+        resp = paths.get("/v1/jobs", {}).get("post", {}).get("responses", {}).get(code)
+        if resp is not None:
+            resp["links"] = links
+    batch = paths.get("/v1/batches/{batch_id}", {}).get("get")
+    for code in ("200", "202"):
+        resp = paths.get("/v1/batches", {}).get("post", {}).get("responses", {}).get(code)
+        if resp is not None and batch is not None:
+            resp["links"] = {"GetBatch": {"operationId": batch["operationId"],
+                                          "parameters": {"batch_id": "$response.body#/id"}}}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
