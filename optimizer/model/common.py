@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-_HHMM = re.compile(r"^\s*(\d{1,3}):([0-5]\d)\s*$")
+#: "HH:MM" exactly as the JSON Schema's pattern says (ASCII digits, no spaces), so both agree.
+_HHMM = re.compile(r"([0-9]{1,3}):([0-5][0-9])")
 
 
 def parse_minutes(value: Any) -> Any:
@@ -17,7 +18,7 @@ def parse_minutes(value: Any) -> Any:
     Anything else is passed through so pydantic reports it with its own message.
     """
     if isinstance(value, str):
-        m = _HHMM.match(value)
+        m = _HHMM.fullmatch(value)
         if not m:
             raise ValueError(f"{value!r} is not a time (use minutes from midnight or 'HH:MM')")
         return float(int(m.group(1)) * 60 + int(m.group(2)))
@@ -39,7 +40,7 @@ def fmt_time(minutes: float) -> str:
 
 
 _MINUTES_SCHEMA = {
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*\d{1,3}:[0-5]\d\s*$"}],
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]{1,3}:[0-5][0-9]$"}],
     "description": 'minutes from midnight, or "HH:MM"',
 }
 Minutes = Annotated[float, BeforeValidator(parse_minutes), WithJsonSchema(_MINUTES_SCHEMA, mode="validation")]
