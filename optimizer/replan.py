@@ -4,8 +4,10 @@ Approach (pin, then free only what is affected)
 -----------------------------------------------
 The "penalty on moving a visit" is realised as a hard preference: every visit that is not
 affected is **pinned** to its rep (``outlet.rep``) and its days (``patterns`` = the one set of days
-it has now), so it stays on its day and rep; the solver only re-sequences each day. Affected
-outlets are freed as little as possible:
+it has now), so it stays on its day and rep, and the solver is warm-started from this week's routes
+(``solve_routes(..., initial=plan)``): the kept visits are in the routes from the start, in their old
+order, and the search never drops a planned required visit, so it only re-sequences each day and
+inserts the affected visits where they fit. Affected outlets are freed as little as possible:
 
 * a visit on a day its rep is off (``absences``) is affected: the outlet keeps its rep and its
   other visit days, and may take any allowed pattern that holds those days and avoids the rep's
@@ -249,7 +251,7 @@ def replan(
         attempts += 1
         new_p = parse("routes", {**base, "reps": rep_data, "outlets": [d for d in outlets if d["id"] not in dropped]})
         assert isinstance(new_p, RoutesProblem)
-        sol = solve_routes(new_p, time_limit=time_limit / 3, seed=seed, progress=progress)
+        sol = solve_routes(new_p, time_limit=time_limit / 3, seed=seed, progress=progress, initial=plan)
         got = {(st.outlet, r.rep, r.day) for r in sol.routes for st in r.stops}
         lost_kept = kept_visits - got
         if not lost_kept or attempts == 3:

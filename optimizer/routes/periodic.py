@@ -226,17 +226,100 @@ class Plan:
         self.pattern[o] = p
         return True
 
-    def construct(self, deadline: float | None = None) -> None:
-        """Periodic cheapest insertion: frequent, constrained outlets first; optional ones last.
+    def fixed(self, o: int) -> bool:
+        """True for a required outlet with exactly one pattern and one eligible rep (pinned)."""
+        g = self.g
+        return not g.optional[o] and len(g.patterns[o]) == 1 and len(g.eligible[o]) == 1
 
-        Past ``deadline`` (a ``time.monotonic()`` value) the remaining outlets are left out (their
-        visits are then reported missing).
+    def warm_start(self, routes: dict[tuple[int, int], list[int]]) -> None:
+        """Start from given routes (e.g. last week's plan), kept as far as they are feasible.
+
+        Each outlet keeps the allowed pattern that holds most of its given days (visits on other
+        days are dropped); an optional outlet is kept only when its days form a whole pattern.
+        Each route keeps its order; a stop that makes it infeasible (changed windows, shift) is
+        dropped, and an optional outlet that loses a visit loses all of them. The remaining
+        visits are placed by :meth:`construct`.
+        """
+        g = self.g
+        given: list[set[int]] = [set() for _ in range(g.n)]
+        for (k, d), seq in routes.items():
+            if (k, d) not in self.routes:
+                continue
+            for o in seq:
+                if 0 <= o < g.n and k in g.eligible[o] and d not in given[o]:
+                    given[o].add(d)
+        keep_days: list[set[int]] = [set() for _ in range(g.n)]
+        for o in range(g.n):
+            if not given[o] or not g.patterns[o]:
+                continue
+            best = max(g.patterns[o], key=lambda p: (len(given[o] & set(p)), -len(set(p) - given[o])))
+            if g.optional[o] and set(best) != given[o]:
+                continue  # all visits or none
+            self.pattern[o] = best
+            keep_days[o] = given[o] & set(best)
+        dropped: set[int] = set()
+        for _ in range(g.n + 1):
+            changed = False
+            for (k, d), seq in sorted(routes.items()):
+                if (k, d) not in self.routes:
+                    continue
+                want, seen = [], set()
+                for o in seq:
+                    if 0 <= o < g.n and d in keep_days[o] and o not in dropped and o not in seen \
+                            and k in g.eligible[o] and self.where[o].get(d, k) == k:
+                        want.append(o)
+                        seen.add(o)
+                s = self.timed(k, d, want) if want else None
+                if want and s is None:  # keep the given order, skip the stops that do not fit
+                    cur: list[int] = []
+                    s_cur = None
+                    for o in want:
+                        s_try = self.timed(k, d, [*cur, o])
+                        if s_try is not None:
+                            cur, s_cur = [*cur, o], s_try
+                    want, s = cur, s_cur
+                if want != self.routes[(k, d)]:
+                    self.set_route(k, d, want, s)
+            for o in range(g.n):
+                if g.optional[o] and o not in dropped and self.where[o] and set(self.where[o]) != keep_days[o]:
+                    dropped.add(o)
+                    self.pattern[o] = None
+                    changed = True
+            if not changed:
+                break
+        for o in range(g.n):
+            if not self.where[o] and (g.optional[o] or o in dropped):
+                self.pattern[o] = None
+
+    def fill(self, o: int) -> bool:
+        """Insert the missing visits of a required outlet on the days of its current pattern."""
+        p = self.pattern[o]
+        if p is None or self.g.optional[o]:
+            return False
+        done = False
+        for d in p:
+            if d in self.where[o]:
+                continue
+            ins = self.best_insertion(o, d)
+            if ins is not None:
+                self.apply(o, d, ins)
+                done = True
+        return done
+
+    def construct(self, deadline: float | None = None) -> None:
+        """Periodic cheapest insertion: pinned outlets first, then frequent, constrained outlets;
+        optional ones last.
+
+        Outlets already in routes (:meth:`warm_start`) keep their visits; their missing visits
+        are inserted on their pattern days. Past ``deadline`` (a ``time.monotonic()`` value) the
+        remaining outlets are left out (their visits are then reported missing).
         """
         g = self.g
         order = sorted(
             range(g.n),
             key=lambda o: (
                 g.optional[o],
+                not self.fixed(o),
                 -g.visits[o],
                 len(g.patterns[o]),
                 len(g.eligible[o]),
@@ -245,6 +328,10 @@ class Plan:
             ),
         )
         for o in order:
+            if self.where[o]:
+                if self.missing(o) > 0:
+                    self.fill(o)
+                continue
             if deadline is not None and time.monotonic() > deadline:
                 if not g.optional[o] and g.patterns[o]:
                     self.pattern[o] = g.patterns[o][0]

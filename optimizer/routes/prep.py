@@ -243,13 +243,17 @@ def prepare(problem: RoutesProblem, tm: TravelModel) -> Prep:
     return Prep(infos, rejected, rep_days)
 
 
-def assign_reps(problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int = 0) -> dict[int, int]:
+def assign_reps(
+    problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int = 0, preferred: dict[int, int] | None = None
+) -> dict[int, int]:
     """Give each outlet one rep: geographic, capacitated by each rep's working minutes.
 
     Greedy regret assignment on travel from the rep's start, followed by a few k-median style
     rounds that pull outlets toward their rep's cluster (so reps sharing a home get compact
-    sectors). Returns outlet index -> rep index.
+    sectors). Outlets in ``preferred`` (outlet index -> rep index, e.g. the rep of a warm start)
+    keep that rep when it is eligible. Returns outlet index -> rep index.
     """
+    preferred = preferred or {}
     reps = problem.reps
     n_rep = len(reps)
     infos = prep.outlets
@@ -294,6 +298,11 @@ def assign_reps(problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int =
         new = np.full(m, -1)
         for k in order:
             opts = elig[k]
+            pref = preferred.get(int(idx[k]))
+            if pref is not None and pref in opts:
+                new[k] = pref
+                load[pref] += work[k]
+                continue
             room = [r for r in opts if load[r] + work[k] <= cap[r] + 1e-9]
             pool = room or opts
             if room:
@@ -360,14 +369,19 @@ def build_group(
     )
 
 
-def make_groups(problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int = 0) -> list[Group]:
-    """Split the problem into independent groups (see the module docstring)."""
+def make_groups(
+    problem: RoutesProblem, tm: TravelModel, prep: Prep, seed: int = 0, preferred: dict[int, int] | None = None
+) -> list[Group]:
+    """Split the problem into independent groups (see the module docstring).
+
+    ``preferred`` (outlet index -> rep index) is passed to :func:`assign_reps`.
+    """
     infos = prep.outlets
     multi = any(o.visits > 1 for o in infos)
     split = (problem.same_rep and multi) or len(infos) > MAX_SHARED_GROUP
     if not split:
         return [build_group(problem, tm, prep, list(range(len(problem.reps))), infos)]
-    owner = assign_reps(problem, tm, prep, seed)
+    owner = assign_reps(problem, tm, prep, seed, preferred)
     groups = []
     for r in range(len(problem.reps)):
         mine = [o for o in infos if owner.get(o.idx) == r]

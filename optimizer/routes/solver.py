@@ -221,6 +221,33 @@ def _assemble(
     return routes, unassigned, patterns, totals, obj
 
 
+def _initial_owners(problem: RoutesProblem, initial: RoutesSolution) -> dict[int, int]:
+    """Outlet index -> rep index of the first route of ``initial`` that visits it."""
+    o_idx = {o.id: i for i, o in enumerate(problem.outlets)}
+    r_idx = {r.id: i for i, r in enumerate(problem.reps)}
+    out: dict[int, int] = {}
+    for r in initial.routes:
+        if r.rep not in r_idx:
+            continue
+        for st in r.stops:
+            if st.outlet in o_idx:
+                out.setdefault(o_idx[st.outlet], r_idx[r.rep])
+    return out
+
+
+def _initial_routes(problem: RoutesProblem, g: Group, initial: RoutesSolution) -> dict[tuple[int, int], list[int]]:
+    """The routes of ``initial`` in a group's local numbering (unknown reps, outlets, days left out)."""
+    local_o = {problem.outlets[gi].id: lo for lo, gi in enumerate(g.outlets)}
+    local_r = {problem.reps[gr].id: k for k, gr in enumerate(g.reps)}
+    out: dict[tuple[int, int], list[int]] = {}
+    for r in initial.routes:
+        k = local_r.get(r.rep)
+        if k is None or (k, r.day) not in g.vehicles:
+            continue
+        out[(k, r.day)] = [local_o[st.outlet] for st in r.stops if st.outlet in local_o]
+    return out
+
+
 def _construct(plan: Plan, deadline: float) -> Plan:
     plan.construct(deadline)
     return plan
@@ -259,6 +286,7 @@ def solve_routes(
     progress: ProgressCallback | None = None,
     backend: str = "auto",
     workers: int | None = None,
+    initial: RoutesSolution | None = None,
 ) -> RoutesSolution:
     """Plan every rep's routes for each day of the (cyclic) horizon.
 
@@ -278,6 +306,11 @@ def solve_routes(
         per outlet, else OR-Tools), ``"ortools"`` or ``"pyvrp"``.
     workers
         Worker processes for day routing (default: up to 2).
+    initial
+        A plan to start from (e.g. last week's, for re-planning): its routes are kept, in their
+        order, as far as they are feasible for ``problem`` (outlets and reps matched by id, days by
+        index); the visits it lacks are then inserted. Visits it plans are never dropped by the
+        search in favour of others (a required visit outweighs any cost or optional value).
 
     Returns
     -------
@@ -298,10 +331,14 @@ def solve_routes(
     rep.update("prepare", force=True, message="checking reps and outlets")
     tm = TravelModel.for_routes(problem)
     prep = prepare(problem, tm)
-    groups = make_groups(problem, tm, prep, seed)
+    preferred = _initial_owners(problem, initial) if initial is not None else None
+    groups = make_groups(problem, tm, prep, seed, preferred)
     t0 = mark("prepare", t0)
     rep.update("construct", force=True, message=f"{len(groups)} group(s)")
     plans = [Plan(g, seed + i) for i, g in enumerate(groups)]
+    if initial is not None:
+        for p in plans:
+            p.warm_start(_initial_routes(problem, p.g, initial))
     nw = workers if workers is not None else _workers()
     runner = _Runner(nw)
     # construction gets at most half the time; groups are independent (two processes)
