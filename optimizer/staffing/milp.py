@@ -113,6 +113,7 @@ def solve_milp(
     deal_targets: np.ndarray | None = None,
     int_months: int | None = None,
     fix: dict[Key, tuple[np.ndarray, np.ndarray]] | None = None,
+    hire_slack: bool = False,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -172,7 +173,10 @@ def solve_milp(
     for rid, role in prep.roles.items():
         a = role.attrition
         ramp = [1.0] * len(role.ramp) if "ramp" in relaxed else list(role.ramp)
-        maxh = None if ("hiring" in relaxed or f"hiring:{rid}" in relaxed) else role.max_hires_per_month
+        maxh: float | None = None if ("hiring" in relaxed or f"hiring:{rid}" in relaxed) else role.max_hires_per_month
+        if maxh is not None and hire_slack:
+            # room kept for rounding up: at most one more hire per group, plus its back-fill
+            maxh = max(0.0, maxh - len(prep.groups[rid]) * (1 + a))
         maxn = None if f"max_headcount:{rid}" in relaxed else role.max_headcount
         for g in prep.groups[rid]:
             key = (rid, g)
@@ -530,13 +534,15 @@ def fix_and_relax(
     return res
 
 
-def round_up(prep: Prepared, *, time_limit: float | None = None, margins: Sequence[float] = (0.0, 0.01, 0.03),
+def round_up(prep: Prepared, *, time_limit: float | None = None,
+             margins: Sequence[tuple[float, bool]] = ((0.0, False), (0.0, True), (0.02, True)),
              **kw: Any) -> MilpResult:
     """Fast ``min_cost`` heuristic: LP relaxation, headcount rounded up, volumes re-solved.
 
     Rounds every fractional headcount of the LP answer up (hires = the increases), then solves the
     LP of the volumes with that staffing fixed. When ramp-up of the extra hires costs too much
-    capacity, the LP is re-solved on a slightly higher plan (``margins``) and rounded again. Two LP
+    capacity, or rounding breaks a hiring limit, the LP is re-solved on a slightly higher plan and/or
+    with hiring limits tightened by the rounding room (``margins``) and rounded again. Two LP
     solves per attempt, so it is the method of choice for large scenario sweeps; ``None`` status
     ``no_solution`` when every margin fails (use :func:`fix_and_relax` then).
 
@@ -547,7 +553,7 @@ def round_up(prep: Prepared, *, time_limit: float | None = None, margins: Sequen
     time_limit
         Seconds.
     margins
-        Plan margins tried in turn.
+        ``(plan margin, tighten hiring limits)`` tried in turn.
     **kw
         Passed to :func:`solve_milp`.
 
@@ -559,11 +565,14 @@ def round_up(prep: Prepared, *, time_limit: float | None = None, margins: Sequen
     t0 = time.monotonic()
     base = np.ones(len(prep.dirs)) if kw.get("plan_factor") is None else np.asarray(kw["plan_factor"], dtype=float)
     kw = {k: v for k, v in kw.items() if k not in ("plan_factor", "integer", "fix", "mode")}
-    for mg in margins:
+    for i, (mg, slack) in enumerate(margins):
         rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
-        lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem, **kw)
+        lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem,
+                        hire_slack=slack, **kw)
         if not lp.ok:
-            return lp
+            if i == 0:
+                return lp
+            continue
         n_int = {key: np.ceil(nv - 1e-6) for key, nv in lp.n.items()}
         # rounding the managed groups up can break a span rule: lift the managers, bottom-up
         for _ in range(len(prep.roles)):
@@ -585,7 +594,7 @@ def round_up(prep: Prepared, *, time_limit: float | None = None, margins: Sequen
         res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
         if res.ok:
             res.status = "feasible"
-            res.method = f"lp-round-up (margin {mg:g})"
+            res.method = f"lp-round-up (margin {mg:g}{', hiring room' if slack else ''})"
             res.runtime = time.monotonic() - t0
             return res
     return MilpResult("no_solution", method="lp-round-up failed", runtime=time.monotonic() - t0)

@@ -81,6 +81,11 @@ def size_for_service_level(
     tol
         Bisection stops when the bracket on the factor is this narrow.
 
+    Notes
+    -----
+    The in-sample estimate must clear ``target`` plus one standard error of a ``draws``-draw
+    estimate, so that the reported out-of-sample probability is not systematically just below it.
+
     Returns
     -------
     ServiceResult
@@ -88,6 +93,9 @@ def size_for_service_level(
     """
     rep = reporter or Reporter(None, None)
     D = len(prep.dirs)
+    goal = target
+    # steer to one standard error above the target so the out-of-sample estimate lands on it
+    target = min(0.999, goal + float(np.sqrt(goal * (1 - goal) / max(1, draws))))
     evaluated: dict[tuple[float, ...], tuple[MilpResult, float]] = {}
     solves = 0
 
@@ -115,10 +123,15 @@ def size_for_service_level(
         phi = 1.0
         step = 0.25
         while phi < max_factor and not rep.should_stop:
-            phi = min(max_factor, phi + step)
-            res, pr = run(ones * phi)
+            trial_phi = min(max_factor, phi + step)
+            res, pr = run(ones * trial_phi)
             if not res.ok:
-                break
+                # beyond what the limits allow: look between the last feasible factor and this one
+                if step <= tol:
+                    break
+                step /= 4
+                continue
+            phi = trial_phi
             if pr >= target:
                 hi = phi
                 best = (ones * phi, res, pr)
