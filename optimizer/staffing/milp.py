@@ -88,6 +88,15 @@ def _val(x: pulp.LpVariable | pulp.LpAffineExpression | float) -> float:
     return float(v or 0.0)
 
 
+def _back(nv: list[pulp.LpVariable], a: float, current: float, t: int) -> tuple[dict[pulp.LpVariable, float], float]:
+    """Expected back-fill hires of month ``t``: ``a x n[t-1]`` (``a x current`` in the first month)."""
+    if a <= 0:
+        return {}, 0.0
+    if t == 0:
+        return {}, a * current
+    return {nv[t - 1]: a}, 0.0
+
+
 def _row(m: pulp.LpProblem, name: str) -> Any:
     """Constraint by name, or None."""
     try:
@@ -167,9 +176,10 @@ def solve_milp(
 
     n: dict[Key, list[pulp.LpVariable]] = {}
     h: dict[Key, list[pulp.LpVariable]] = {}
-    eff: dict[Key, list[pulp.LpAffineExpression]] = {}
-    bf: dict[Key, list[pulp.LpAffineExpression | float]] = {}
-    cost_terms: list[pulp.LpAffineExpression] = []
+    eff_d: dict[Key, list[tuple[dict[pulp.LpVariable, float], float]]] = {}
+    bf: dict[Key, list[pulp.LpAffineExpression]] = {}
+    cost_c: dict[pulp.LpVariable, float] = {}
+    cost_k = [0.0]
     for rid, role in prep.roles.items():
         a = role.attrition
         ramp = [1.0] * len(role.ramp) if "ramp" in relaxed else list(role.ramp)
@@ -191,29 +201,48 @@ def solve_milp(
                 for t, (fn, fh) in enumerate(zip(*fix[key], strict=True)):
                     nv[t].lowBound = nv[t].upBound = float(fn)
                     hv[t].lowBound = hv[t].upBound = float(fh)
-            prev: pulp.LpVariable | float = float(prep.current[key])
-            back: list[pulp.LpAffineExpression | float] = []  # expected back-fill hires of leavers
+            cur = float(prep.current[key])
+            prev: pulp.LpVariable | float = cur
             for t in range(T):
                 m += nv[t] <= prev + hv[t], f"flow[{tag}|{t}]"
-                back.append(a * prev)
                 prev = nv[t]
             n[key], h[key] = nv, hv
-            bf[key] = back
-            eff[key] = [
-                nv[t]
-                - pulp.lpSum(
-                    (1.0 - ramp[k]) * (hv[t - k] + back[t - k]) for k in range(len(ramp)) if t - k >= 0 and ramp[k] < 1
-                )
-                for t in range(T)
-            ]
-            cost_terms.append(
-                pulp.lpSum(role.monthly_cost * nv[t] + role.hiring_cost * (hv[t] + back[t]) for t in range(T))
-            )
+            # expressions built from coefficient dicts: pulp's operator overloading is the slow part here
+            back = [_back(nv, a, cur, t) for t in range(T)]  # expected back-fill hires of leavers
+            bf[key] = [pulp.LpAffineExpression(c, constant=k0) for c, k0 in back]
+            eff_d[key] = []
+            for t in range(T):
+                coefs: dict[pulp.LpVariable, float] = {nv[t]: 1.0}
+                const = 0.0
+                for k, rk in enumerate(ramp):
+                    if t - k < 0 or rk >= 1:
+                        continue
+                    c = 1.0 - rk
+                    coefs[hv[t - k]] = coefs.get(hv[t - k], 0.0) - c
+                    bc, bk = back[t - k]
+                    for var, val in bc.items():
+                        coefs[var] = coefs.get(var, 0.0) - c * val
+                    const -= c * bk
+                eff_d[key].append((coefs, const))
+            for t in range(T):
+                cost_c[nv[t]] = cost_c.get(nv[t], 0.0) + role.monthly_cost
+                cost_c[hv[t]] = cost_c.get(hv[t], 0.0) + role.hiring_cost
+                bc, bk = back[t]
+                for var, val in bc.items():
+                    cost_c[var] = cost_c.get(var, 0.0) + role.hiring_cost * val
+                cost_k[0] += role.hiring_cost * bk
         if maxh is not None and (len(prep.groups[rid]) > 1 or a > 0):
             for t in range(T):
-                m += pulp.lpSum(h[(rid, g)][t] + bf[(rid, g)][t] for g in prep.groups[rid]) <= maxh, (
-                    f"hire_limit[{rid}|{t}]"
-                )
+                lim: dict[pulp.LpVariable, float] = {}
+                lim_k = 0.0
+                for g in prep.groups[rid]:
+                    lim[h[(rid, g)][t]] = 1.0
+                    bc, bk = _back(n[(rid, g)], a, float(prep.current[(rid, g)]), t)
+                    for var, val in bc.items():
+                        lim[var] = lim.get(var, 0.0) + val
+                    lim_k += bk
+                m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh, f"hire_limit[{rid}|{t}]"
+    eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
 
     for idx, rid, other, ratio, _kind in structure_pairs(prep):
         for t in range(T):
@@ -248,13 +277,17 @@ def solve_milp(
             if has_shared:
                 y[(d, k)] = [pulp.LpVariable(f"y[{d}|{k}|{t}]", 0) for t in range(T)]
             for t in range(T):
-                cap = pulp.lpSum(
-                    prep.roles[r].produces.per_month * eff[(r, direction.id)][t]  # type: ignore[union-attr]
-                    for r in dir_prods
-                )
+                capc: dict[pulp.LpVariable, float] = {vd[k][t]: 1.0}
+                capk = 0.0
+                for r in dir_prods:
+                    per = prep.roles[r].produces.per_month  # type: ignore[union-attr]
+                    ec, ek = eff_d[(r, direction.id)][t]
+                    for var, val in ec.items():
+                        capc[var] = capc.get(var, 0.0) - per * val
+                    capk -= per * ek
                 if has_shared:
-                    cap = cap + y[(d, k)][t]
-                m += vd[k][t] <= cap, f"cap[{d}|{k}|{t}]"
+                    capc[y[(d, k)][t]] = -1.0
+                m += pulp.LpAffineExpression(capc, constant=capk) <= 0, f"cap[{d}|{k}|{t}]"
         if deal_targets is not None:
             for t in range(T):
                 if deal_targets[d, t] > 1e-9:
@@ -274,7 +307,7 @@ def solve_milp(
                 for r in shared_ids
             ), f"shared_cap[{sname}|{t}]"
 
-    total_cost = pulp.lpSum(cost_terms)
+    total_cost = pulp.LpAffineExpression(cost_c, constant=cost_k[0])
     deal = np.array([dd.avg_deal for dd in p.directions])
     money = float(deal.max())  # revenue rows and objectives are in units of the largest deal
     total_rev_scaled = pulp.lpSum(deal[d] / money * deals_expr[d][t] for d in range(D) for t in range(T))
@@ -368,14 +401,14 @@ def solve_milp(
             prods = prep.producers.get(fs.stage, [])
             if not prods:
                 continue
-            c = np.zeros(T)
+            capv: np.ndarray = np.zeros(T)
             for rid in prods:
                 per = prep.roles[rid].produces.per_month  # type: ignore[union-attr]
                 if prep.roles[rid].scope == "direction":
-                    c += per * res.eff[(rid, direction.id)]
+                    capv = capv + per * res.eff[(rid, direction.id)]
             if (d, k) in y:
-                c += np.array([max(0.0, _val(x)) for x in y[(d, k)]])
-            capd[k] = c
+                capv = capv + np.array([max(0.0, _val(x)) for x in y[(d, k)]])
+            capd[k] = capv
         res.cap.append(capd)
     # shared capacity not used by any direction is handed out in proportion to use (for the Monte Carlo)
     for sname in stage_names:
