@@ -109,7 +109,9 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
     prep = prepare(p)
     res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver, seed=seed)
     row_method = res.method
-    row: dict[str, Any] = {**asdict(sc), "status": res.status, "cost": round(res.cost, 2) if res.ok else None,
+    factors = asdict(sc)
+    factors["cost_factor"] = factors.pop("cost")
+    row: dict[str, Any] = {**factors, "status": res.status, "cost": round(res.cost, 2) if res.ok else None,
                            "revenue": round(float(res.rev.sum()), 2) if res.ok else None,
                            "peak_headcount": None, "avg_headcount": None, "p_hit": None, "bottleneck": None}
     if res.ok:
