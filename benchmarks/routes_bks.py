@@ -120,6 +120,7 @@ def select(cat: list[Instance], names: list[str]) -> list[Instance]:
 
 
 def run_salesplan(problem: RoutesProblem, time_limit: float, seed: int) -> RoutesSolution:
+    """Our solver with its defaults (up to 2 day-routing workers)."""
     from optimizer.routes import solve_routes
 
     return solve_routes(problem, time_limit=time_limit, seed=seed)
@@ -179,6 +180,7 @@ def run_one(inst: Instance, problem: RoutesProblem, solver: str, time_limit: flo
 
 
 def fmt_opt(v: float | None, digits: int = 2) -> str:
+    """Number with thousands separators, ``-`` for None."""
     return "-" if v is None else f"{v:,.{digits}f}"
 
 

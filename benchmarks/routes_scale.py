@@ -124,6 +124,7 @@ def run_size(args: argparse.Namespace, visits: int) -> dict[str, Any]:
 
 
 def fmt(v: Any, digits: int = 1) -> str:
+    """Table cell: floats rounded, ``-`` for None."""
     if v is None:
         return "-"
     if isinstance(v, float):
