@@ -196,10 +196,13 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     a1.set_title("cost vs plan")
     if len(convs) <= 8:
         a1.legend(fontsize=7)
-    hp = [(r["peak_headcount"], r["p_hit"]) for r in ok if r["p_hit"] is not None]
-    a2.scatter([h for h, _ in hp], [p for _, p in hp], s=6, alpha=0.6)
+    for c in convs:
+        hp = sorted((r["peak_headcount"], r["p_hit"]) for r in ok if r["p_hit"] is not None and r["conversion"] == c)
+        a2.plot([h for h, _ in hp], [p for _, p in hp], "o-", ms=3, lw=0.8, alpha=0.7, label=f"conversion x{c:.2f}")
+    if len(convs) <= 8:
+        a2.legend(fontsize=7)
     a2.set_xlabel("peak headcount")
-    a2.set_ylabel("P(hit plan)")
+    a2.set_ylabel("P(hit base plan)")
     a2.set_title("probability of hitting plan vs headcount")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
