@@ -32,6 +32,7 @@ from optimizer.model.routes import BreakTaken, Route, RoutesProblem, RoutesSolut
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.routes.dayvrp import DayInput, pyvrp_applicable, solve_day_ortools, solve_day_pyvrp
 from optimizer.routes.periodic import MISS, Plan
+from optimizer.routes.periodvrp import PeriodInput, period_applicable, solve_period_pyvrp
 from optimizer.routes.prep import Group, make_groups, prepare
 from optimizer.travel import TravelModel
 
@@ -98,6 +99,111 @@ def day_input(plan: Plan, d: int) -> tuple[DayInput, list[int], list[int]] | Non
         initial=initial,
     )
     return di, clients, ks
+
+
+def period_input(plan: Plan) -> PeriodInput | None:
+    """The whole horizon of a shared-fleet group as one VRP, or None when it does not apply.
+
+    It applies when every outlet may use every vehicle of the group, no rep has a break, every
+    outlet has at most one window, and some outlet has a choice of days (else days are
+    independent and the per-day sub-problems are the same thing, smaller).
+    """
+    g = plan.g
+    n_rep = len(g.reps)
+    if n_rep < 2 or not period_applicable(g.vehicles, g.windows[: g.n]):
+        return None
+    if any(len(g.eligible[o]) != n_rep for o in range(g.n)):
+        return None
+    outs: list[int] = []
+    days_of: list[list[int]] = []
+    choice: list[bool] = []
+    prize: list[float | None] = []
+    any_choice = False
+    for o in range(g.n):
+        if g.visits[o] == 1 and len(g.patterns[o]) > 1:
+            ds = sorted({p[0] for p in g.patterns[o] if p[0] in plan.by_day})
+            if not ds:
+                continue
+            outs.append(o)
+            days_of.append(ds)
+            choice.append(True)
+            any_choice = True
+            if g.optional[o]:
+                prize.append(g.value[o])
+            else:
+                prize.append(None if plan.where[o] else MISSING_PRIZE)
+            continue
+        pat = plan.pattern[o]
+        if g.optional[o]:
+            if not plan.where[o] or pat is None:
+                continue  # an optional outlet with several visits: all or none, left to the periodic search
+            prize.append(None)
+        elif pat is None:
+            continue
+        else:
+            prize.append(None if plan.missing(o) == 0 else MISSING_PRIZE)
+        outs.append(o)
+        days_of.append([d for d in pat if d in plan.by_day])
+        choice.append(False)
+    if not any_choice:
+        return None
+    return PeriodInput(
+        tmat=g.tmat, kmat=g.kmat, service=g.service, demand=g.demand, windows=g.windows, outlets=outs,
+        days_of=days_of, choice=choice, prize=prize, vehicles=g.vehicles, objective=g.objective,
+        initial={kd: list(seq) for kd, seq in plan.routes.items() if seq},
+    )
+
+
+def adopt_period(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) -> bool:
+    """Take a whole-horizon solution if every route is exactly feasible and the total improves."""
+    if routes is None:
+        return False
+    g = plan.g
+    days: dict[int, set[int]] = {}
+    for (_k, d), seq in routes.items():
+        for o in seq:
+            if d in days.setdefault(o, set()):
+                return False
+            days[o].add(d)
+    new_pat: dict[int, tuple[int, ...]] = {}
+    for o, ds in days.items():
+        pat = tuple(sorted(ds))
+        if g.visits[o] == 1 and pat in g.patterns[o]:
+            new_pat[o] = pat
+        elif plan.pattern[o] is not None and set(pat) <= set(plan.pattern[o] or ()):
+            new_pat[o] = plan.pattern[o]  # type: ignore[assignment]
+        else:
+            return False
+        if g.optional[o] and len(pat) != g.visits[o]:
+            return False
+    timed: dict[tuple[int, int], tuple[list[int], Any]] = {}
+    for kd, seq in routes.items():
+        s = plan.timed(kd[0], kd[1], seq) if seq else None
+        if seq and s is None:
+            return False
+        timed[kd] = (seq, s)
+    before = plan.total()
+    snap = plan.snapshot()
+    for kd in plan.routes:
+        seq, s = timed.get(kd, ([], None))
+        plan.set_route(kd[0], kd[1], seq, s)
+    for o, pat in new_pat.items():
+        plan.pattern[o] = pat
+    for o in range(g.n):
+        if not plan.where[o] and g.optional[o] and o not in new_pat:
+            plan.pattern[o] = None
+    if plan.total() < before - 1e-6:
+        return True
+    plan.restore(snap)
+    return False
+
+
+def run_job(job: tuple[Any, float, int, str]) -> tuple[str, Any]:
+    """Run a day (:class:`DayInput`) or a whole-horizon (:class:`PeriodInput`) sub-problem."""
+    inp, time_limit, seed, backend = job
+    if isinstance(inp, PeriodInput):
+        return "pyvrp-period", solve_period_pyvrp(inp, time_limit, seed)
+    return run_day(inp, time_limit, seed, backend)
 
 
 def run_day(di: DayInput, time_limit: float, seed: int, backend: str) -> tuple[str, list[list[int]] | None]:
@@ -260,12 +366,12 @@ class _Runner:
         self.workers = workers
         self.pool: Executor | None = None
 
-    def map(self, jobs: list[tuple[DayInput, float, int, str]]) -> list[tuple[str, list[list[int]] | None]]:
+    def map(self, jobs: list[tuple[Any, float, int, str]]) -> list[tuple[str, Any]]:
         if self.workers <= 1 or len(jobs) <= 1:
-            return [run_day(*j) for j in jobs]
+            return [run_job(j) for j in jobs]
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
-        futs: list[Future[tuple[str, list[list[int]] | None]]] = [self.pool.submit(run_day, *j) for j in jobs]
+        futs: list[Future[tuple[str, Any]]] = [self.pool.submit(run_job, j) for j in jobs]
         return [f.result() for f in futs]
 
     def construct(self, plans: list[Plan], deadline: float) -> list[Plan]:
@@ -364,13 +470,26 @@ def solve_routes(
     backends: dict[str, int] = {}
     n_sub = 0
     multi_pattern = any(len(g.patterns[o]) > 1 for g in groups for o in range(g.n))
+    # shared-fleet groups with a day choice are routed as one horizon-wide VRP (PyVRP)
+    period_groups = {gi for gi, p in enumerate(plans) if backend != "ortools" and period_input(p) is not None}
     margin = min(1.0, 0.05 * time_limit)
 
     def route_days(days: list[tuple[int, int]], budget: float) -> None:
         nonlocal n_sub
-        jobs: list[tuple[DayInput, float, int, str]] = []
+        jobs: list[tuple[Any, float, int, str]] = []
         meta: list[tuple[int, int, list[int], list[int]]] = []
+        done_groups: set[int] = set()
         for gi, d in days:
+            if gi in period_groups:
+                if gi not in done_groups and backend != "ortools":
+                    done_groups.add(gi)
+                    pi = period_input(plans[gi])
+                    if pi is not None:
+                        jobs.append((pi, float(sum(len(x) for x in pi.days_of)), seed, backend))
+                        meta.append((gi, -1, [], []))
+                        continue
+                elif gi in done_groups:
+                    continue
             built = day_input(plans[gi], d)
             if built is None:
                 continue
@@ -392,7 +511,10 @@ def solve_routes(
         n_sub += len(jobs)
         for (gi, d, clients, ks), (used, routes) in zip(meta, results, strict=True):
             backends[used] = backends.get(used, 0) + 1
-            adopt_day(plans[gi], d, clients, ks, routes)
+            if d < 0:
+                adopt_period(plans[gi], routes)
+            else:
+                adopt_day(plans[gi], d, clients, ks, routes)
 
     try:
         all_days = [(gi, d) for gi, g in enumerate(groups) for d in g.days]
