@@ -44,6 +44,19 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: A valid request shown in the docs (and used by API fuzzers as a seed).
+EXAMPLE_JOB: dict[str, Any] = {
+    "kind": "routes",
+    "problem": {
+        "reps": [{"id": "r1", "start": {"x": 0, "y": 0}}],
+        "outlets": [{"id": f"o{i}", "location": {"x": x, "y": y}, "service_minutes": 10}
+                    for i, (x, y) in enumerate([(10, 0), (0, 10), (-10, 0)])],
+        "travel": {"metric": "euclidean"},
+    },
+    "options": {"time_limit_s": 5, "seed": 0},
+}
+
+
 @dataclass
 class HttpStats:
     """Request counters for ``/metrics`` (per server process, not job state)."""
@@ -219,6 +232,9 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             comps["JobRequest"]["properties"]["kind"] = {"type": "string", "enum": ks, "title": "Kind"}
             comps["JobRequest"]["properties"]["problem"]["description"] = (
                 "a problem of the given kind: " + ", ".join(f"{k} -> {PROBLEMS[k].__name__}" for k in ks))
+            comps["JobRequest"]["examples"] = [EXAMPLE_JOB]
+        if "BatchRequest" in comps:
+            comps["BatchRequest"]["examples"] = [{"jobs": [EXAMPLE_JOB, EXAMPLE_JOB], "options": {"time_limit_s": 5}}]
         spec["info"]["x-problem-schemas"] = refs
         _add_links(spec)
         app.openapi_schema = spec

@@ -247,11 +247,15 @@ def test_validate_health_metrics(make_settings: Callable[..., Settings]) -> None
         assert 'salesplan_http_requests_total{method="POST",route="/v1/jobs",code="202"} 1' in text
         counted = sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                       if line.startswith('salesplan_jobs{kind="routes"'))
-        assert counted == 1
+        assert counted == 1  # (the example job below comes after)
         assert "/docs" in [getattr(rt, "path", None) for rt in c.app.routes]  # type: ignore[attr-defined]
         spec = c.get("/openapi.json").json()
         names = set(spec["components"]["schemas"])
         assert {"RoutesProblem", "TerritoriesProblem", "RoutesSolution", "JobRequest"} <= names
+        for example in spec["components"]["schemas"]["JobRequest"]["examples"]:  # the documented example works
+            assert c.post("/v1/jobs", json=example).status_code == 202
+        links = spec["paths"]["/v1/jobs"]["post"]["responses"]["202"]["links"]
+        assert links["GetJob"]["parameters"] == {"job_id": "$response.body#/id"}
 
 
 def test_internal_errors_never_leak_a_traceback(make_settings: Callable[..., Settings]) -> None:
