@@ -497,6 +497,8 @@ def solve_best(
             return heur
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
+        if heur.status == "no_solution" and mode == "min_cost" and not fast and kw.get("revenue_floor") is None:
+            heur = round_up(prep, time_limit=left(), **kw)  # e.g. out of time
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
     full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), **kw)
@@ -549,9 +551,12 @@ def fix_and_relax(
     fix: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
     res = MilpResult("no_solution")
     kw = {k: v for k, v in kw.items() if k not in ("int_months", "fix")}
-    for t in range(max(1, T - window + 1)):
+    last = max(1, T - window + 1)
+    for t in range(last):
         rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
-        res = solve_milp(prep, mode=mode, int_months=min(T, t + window), fix=fix, time_limit=rem, **kw)
+        late = time_limit is not None and time.monotonic() - t0 > time_limit and t < last - 1
+        # out of time: make every remaining month integer in this one (final) solve
+        res = solve_milp(prep, mode=mode, int_months=T if late else min(T, t + window), fix=fix, time_limit=rem, **kw)
         if not res.ok:
             if t == 0 or res.status != "infeasible":
                 return res
@@ -560,6 +565,8 @@ def fix_and_relax(
             full.method = "exact (fix-and-relax got stuck)"
             return full
         fix = {key: (res.n[key][: t + 1].copy(), res.h[key][: t + 1].copy()) for key in res.n}
+        if late:
+            break
     res.runtime = time.monotonic() - t0
     res.method = "fix-and-relax"
     if window < T:
