@@ -19,6 +19,8 @@ class _Strict(BaseModel):
 class JobOptions(_Strict):
     """How to run a job (override the problem's own ``options``)."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)  # no true/"5" for numbers: the schema says number
+
     time_limit_s: float | None = Field(None, gt=0, description="seconds; capped by the server's limit")
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
 

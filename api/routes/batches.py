@@ -56,7 +56,7 @@ def submit_batch(
         if key not in ("jobs", "options"):
             errors.append({"path": key, "message": "unknown field (check the spelling)"})
     try:
-        defaults = JobOptions.model_validate(body.get("options") or {}).model_dump(exclude_none=True)
+        defaults = JobOptions.model_validate(body.get("options", {})).model_dump(exclude_none=True)
     except ValidationError as exc:
         errors += [{"path": f"options.{e.path}" if e.path else "options", "message": e.message}
                    for e in errors_from_validation(exc)]
