@@ -4,10 +4,11 @@ Each horizon day ``d`` is a block of time ``[d * H, (d + 1) * H)`` with ``H`` lo
 shift: a vehicle of day ``d`` has its shift moved into that block, and a visit on day ``d`` is a
 client whose window is moved there too, so only that day's vehicles can serve it. An outlet
 visited once with a choice of days becomes one client per allowed day in a required
-mutually exclusive :class:`pyvrp.ClientGroup`: PyVRP then picks the day and the routes together
-(moving a visit to another day is an ordinary relocate). Outlets visited several times keep the
-pattern they have in the current plan (the periodic search chooses those); each of their visits
-is a required client on its day.
+mutually exclusive :class:`pyvrp.ClientGroup`: PyVRP then picks the day and the routes together;
+when it may take any day and has no window it is a single client without a window, which the
+vehicles of every day may serve (moving it to another day is then an ordinary relocate).
+Outlets visited several times keep the pattern they have in the current plan (the periodic
+search chooses those); each of their visits is a required client on its day.
 
 The integer scaling is the one of :mod:`optimizer.routes.dayvrp` (travel rounded up, windows
 inward), and the caller re-times every returned route exactly.
@@ -112,10 +113,25 @@ def solve_period_pyvrp(
     groups: list[pyvrp.ClientGroup] = []
     client_of: list[tuple[int, int]] = []  # client -> (outlet, day)
     index: dict[tuple[int, int], int] = {}
+    all_days = {d for _, d in vkeys}
     for i, o in enumerate(pi.outlets):
         ws = pi.windows[o]
         load = ([_ceil(pi.demand[o])] if has_cap else []) + ([1] if has_cnt else [])
         pr = pi.prize[i]
+        if pi.choice[i] and not ws and set(pi.days_of[i]) >= all_days:
+            # any day, any time: one client that every vehicle of every day may serve
+            prize = 0
+            if pr is not None:
+                extra = pi.service[o] if pi.objective != "distance" else 0.0
+                prize = max(0, round((pr + extra) * SCALE))
+            for d in all_days:
+                index[(i, d)] = len(clients)
+            clients.append(
+                pyvrp.Client(loc_of[o], delivery=load, service_duration=_ceil(pi.service[o]), required=pr is None,
+                             prize=prize)
+            )
+            client_of.append((i, -1))
+            continue
         grouped = pi.choice[i] and len(pi.days_of[i]) > 1
         gid = len(groups) if grouped else None
         members = []

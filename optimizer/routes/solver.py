@@ -472,6 +472,13 @@ def solve_routes(
     multi_pattern = any(len(g.patterns[o]) > 1 for g in groups for o in range(g.n))
     # shared-fleet groups with a day choice are routed as one horizon-wide VRP (PyVRP)
     period_groups = {gi for gi, p in enumerate(plans) if backend != "ortools" and period_input(p) is not None}
+    # the horizon-wide VRP chooses the day of one-visit outlets itself: the pattern search is
+    # needed only for outlets it cannot re-pattern
+    multi_pattern = any(
+        len(g.patterns[o]) > 1 and not (gi in period_groups and g.visits[o] == 1)
+        for gi, g in enumerate(groups)
+        for o in range(g.n)
+    )
     margin = min(1.0, 0.05 * time_limit)
 
     def route_days(days: list[tuple[int, int]], budget: float) -> None:
