@@ -365,6 +365,7 @@ class SqlJobStore(JobStore):
     # -- creation ------------------------------------------------------------------------------
     def create_job(self, tenant: str, job: NewJob, idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
         """Insert a queued job (see :meth:`JobStore.create_job`)."""
+        idempotency_key = idempotency_key or None  # an empty header is no key
         now = time.time()
         h = None
         if idempotency_key:
@@ -406,6 +407,7 @@ class SqlJobStore(JobStore):
         self, tenant: str, items: list[NewJob], idempotency_key: str | None = None
     ) -> tuple[BatchRecord, bool]:
         """Insert a batch and its jobs (see :meth:`JobStore.create_batch`)."""
+        idempotency_key = idempotency_key or None
         now = time.time()
         h = None
         if idempotency_key:

@@ -166,3 +166,12 @@ def test_retry_or_fail_after_a_worker_died(store: SqlJobStore) -> None:
     assert final is not None and final.status == "failed" and final.error is not None
     assert final.error["code"] == "worker_died"
     assert [e["type"] for e in store.events(rec.id)][-3:] == ["requeued", "started", "failed"]
+
+
+def test_empty_idempotency_key_is_no_key(store: SqlJobStore) -> None:
+    a, created_a = store.create_job("t", _job(), "")
+    b, created_b = store.create_job("t", _job(), "")
+    assert created_a and created_b and a.id != b.id
+    x, _ = store.create_batch("t", [_job()], "")
+    y, created_y = store.create_batch("t", [_job()], "")
+    assert created_y and x.id != y.id
