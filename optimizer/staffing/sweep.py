@@ -105,6 +105,7 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
 
     problem, sc, time_limit, draws, seed = args
     t0 = time.monotonic()
+    c0 = _cpu()
     p = apply_scenario(problem, sc)
     prep = prepare(p)
     res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver, seed=seed)
@@ -124,7 +125,16 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
             row["p_hit"] = probability(base_plan, res.cap, draws, seed).overall
     row["method"] = row_method
     row["runtime_s"] = round(time.monotonic() - t0, 3)
+    row["cpu_s"] = round(_cpu() - c0, 3)
     return row
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the CBC runs)."""
+    import resource
+
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
 
 
 def run_sweep(
@@ -135,6 +145,7 @@ def run_sweep(
     time_limit: float = 30.0,
     draws: int = 1_000,
     seed: int = 0,
+    budget_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """Solve every scenario, in parallel over ``workers`` processes.
 
@@ -152,17 +163,42 @@ def run_sweep(
         Monte Carlo draws per scenario for ``p_hit`` (0: skip).
     seed
         Seed of every scenario's draws.
+    budget_s
+        Stop starting new scenarios after this many seconds (the rows returned are those finished).
 
     Returns
     -------
     list of dict
-        One tidy row per scenario, in the input order.
+        One tidy row per finished scenario, in the input order.
     """
     jobs = [(problem, sc, time_limit, draws, seed) for sc in scenarios]
+    t0 = time.monotonic()
     if workers <= 1:
-        return [solve_scenario(j) for j in jobs]
+        out = []
+        for j in jobs:
+            if budget_s is not None and time.monotonic() - t0 > budget_s:
+                break
+            out.append(solve_scenario(j))
+        return out
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(solve_scenario, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        futures = [pool.submit(solve_scenario, j) for j in jobs]
+        done: list[dict[str, Any]] = []
+        for f in futures:
+            if budget_s is not None:
+                left = budget_s - (time.monotonic() - t0)
+                if left <= 0:
+                    for g in futures:
+                        g.cancel()
+                    break
+                try:
+                    done.append(f.result(timeout=left))
+                except TimeoutError:
+                    for g in futures:
+                        g.cancel()
+                    break
+            else:
+                done.append(f.result())
+        return done
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], path: Path) -> Path:
