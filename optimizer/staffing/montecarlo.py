@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optimizer.model.staffing import FunnelStage, Probability
-from optimizer.staffing.prep import Prepared
+from optimizer.model.staffing import FunnelStage, Probability, StaffingProblem, StaffingSolution
+from optimizer.staffing.prep import Prepared, prepare
 
 
 def beta_params(mean: float, sd: float) -> tuple[float, float]:
@@ -171,3 +171,78 @@ def probability(prep: Prepared, cap: Sequence[np.ndarray], draws: int = 10_000, 
         draws=draws,
         per_direction={d: float(per_dir[:, i].mean()) for i, d in enumerate(prep.dirs)},
     )
+
+
+def capacities_from_solution(prep: Prepared, solution: StaffingSolution) -> list[np.ndarray]:
+    """Capacity per direction, stage and month implied by a solution's headcount rows.
+
+    Direction roles give ``per_month x effective``; a shared pool is split between directions in
+    proportion to the solution's funnel volume of that stage (evenly where it is zero).
+
+    Parameters
+    ----------
+    prep
+        Prepared problem the solution answers.
+    solution
+        A staffing solution (e.g. read back from JSON or edited by hand).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per direction a ``(stages, T)`` array (inf where no role produces the stage).
+    """
+    T = prep.T
+    eff: dict[tuple[str, str], np.ndarray] = {}
+    for r in solution.headcount:
+        eff.setdefault((r.role, r.direction), np.zeros(T))[r.month - 1] = r.effective
+    vol: dict[tuple[str, str], np.ndarray] = {}
+    for f in solution.funnel:
+        vol.setdefault((f.direction, f.stage), np.zeros(T))[f.month - 1] = f.volume
+    caps = []
+    for direction in prep.problem.directions:
+        cap = np.full((len(direction.funnel), T), np.inf)
+        for k, st in enumerate(direction.funnel):
+            prods = prep.producers.get(st.stage, [])
+            if not prods:
+                continue
+            c = np.zeros(T)
+            for rid in prods:
+                role = prep.roles[rid]
+                per = role.produces.per_month  # type: ignore[union-attr]
+                if role.scope == "direction":
+                    c = c + per * np.maximum(eff.get((rid, direction.id), np.zeros(T)), 0.0)
+                else:
+                    pool = per * np.maximum(eff.get((rid, "*"), np.zeros(T)), 0.0)
+                    users = [d for d in prep.problem.directions if st.stage in {s.stage for s in d.funnel}]
+                    tot = np.sum([vol.get((d.id, st.stage), np.zeros(T)) for d in users], axis=0)
+                    mine = vol.get((direction.id, st.stage), np.zeros(T))
+                    share = np.where(tot > 1e-9, mine / np.where(tot > 1e-9, tot, 1.0), 1.0 / len(users))
+                    c = c + pool * share
+            cap[k] = c
+        caps.append(cap)
+    return caps
+
+
+def evaluate_staffing(
+    problem: StaffingProblem, solution: StaffingSolution, draws: int = 10_000, seed: int = 0
+) -> Probability:
+    """Monte Carlo probability that a given staffing hits the problem's plan.
+
+    Parameters
+    ----------
+    problem
+        The staffing problem (its plan, funnel and uncertainty).
+    solution
+        The staffing to evaluate (headcount rows with ``effective``; funnel rows split shared pools).
+    draws
+        Number of draws.
+    seed
+        Random seed.
+
+    Returns
+    -------
+    Probability
+        Overall and per-direction estimates with a 95 % interval.
+    """
+    prep = prepare(problem)
+    return probability(prep, capacities_from_solution(prep, solution), draws, seed)

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from optimizer.model.staffing import StaffingProblem
-from optimizer.staffing import solve_staffing
+from optimizer.staffing import evaluate_staffing, solve_staffing
 from optimizer.staffing.montecarlo import beta_params, probability
 from optimizer.staffing.prep import prepare
 
@@ -93,3 +93,16 @@ def test_same_seed_same_answer() -> None:
     b = solve_staffing(funnel_problem(service_level=0.7), time_limit=30, seed=4)
     drop = {"stats"}
     assert a.model_dump(exclude=drop) == b.model_dump(exclude=drop)
+
+
+def test_evaluating_a_solution_from_its_rows_matches_the_solver() -> None:
+    p = funnel_problem()
+    sol = solve_staffing(p, time_limit=30, seed=2)
+    again = evaluate_staffing(p, sol, draws=2_000, seed=2)
+    assert sol.probability is not None
+    assert again.overall == pytest.approx(sol.probability.overall, abs=0.02)
+    # one fewer account manager every month can only lower the odds
+    fewer = sol.model_copy(update={"headcount": [
+        r.model_copy(update={"effective": max(0.0, r.effective - 1)}) if r.role == "am" else r
+        for r in sol.headcount]})
+    assert evaluate_staffing(p, fewer, draws=2_000, seed=2).overall <= again.overall
