@@ -181,14 +181,14 @@ class Plan:
             pats = self.rng.sample(pats, MAX_PATTERNS)
         return pats
 
-    def place(self, o: int, *, require_all: bool = False) -> bool:
+    def place(self, o: int, *, require_all: bool = False, only: list[tuple[int, ...]] | None = None) -> bool:
         """Insert an outlet that is in no route on its best pattern (fewest missing, then cheapest).
 
         Optional outlets are placed only with every visit and when their value beats the cost.
-        Returns True when at least one visit was placed.
+        ``only`` restricts the patterns tried. Returns True when at least one visit was placed.
         """
         g = self.g
-        pats = self._patterns(o)
+        pats = only if only is not None else self._patterns(o)
         if len(pats) > TOP_PATTERNS:
             # rank patterns by approximate insertion cost; time exactly only the best few
             approx = {d: self.best_insertion(o, d, approx_only=True) for d in {d for p in pats for d in p}}
@@ -360,6 +360,43 @@ class Plan:
             self.set_route(kd[0], kd[1], seq, s)
         self.pattern[o] = old_pat
         return False
+
+    def swap_patterns(self, o1: int, o2: int) -> bool:
+        """Exchange the patterns of two outlets (each must allow the other's); keep it only if the
+        total improves (exact removal and insertion on every day involved)."""
+        g = self.g
+        p1, p2 = self.pattern[o1], self.pattern[o2]
+        if p1 is None or p2 is None or p1 == p2 or p2 not in g.patterns[o1] or p1 not in g.patterns[o2]:
+            return False
+        if self.missing(o1) or self.missing(o2) or not self.where[o1] or not self.where[o2]:
+            return False
+        before = self.total()
+        snap = self.snapshot()
+        if not (self.remove(o1) and self.remove(o2)):
+            self.restore(snap)
+            return False
+        self.place(o1, only=[p2], require_all=True)
+        self.place(o2, only=[p1], require_all=True)
+        if self.total() < before - 1e-6:
+            return True
+        self.restore(snap)
+        return False
+
+    def swap_candidates(self, o: int, width: int = 5) -> list[int]:
+        """Nearest outlets (granular neighbourhood) whose pattern ``o`` may take and vice versa."""
+        g = self.g
+        p = self.pattern[o]
+        if p is None or len(g.patterns[o]) < 2:
+            return []
+        out: list[int] = []
+        for x in np.argsort(self.cmat[o, : g.n], kind="stable"):
+            x = int(x)
+            q = self.pattern[x]
+            if x != o and q is not None and q != p and q in g.patterns[o] and p in g.patterns[x]:
+                out.append(x)
+                if len(out) >= width:
+                    break
+        return out
 
     def day_routes(self, d: int) -> dict[int, list[int]]:
         """Vehicle -> route of day ``d``."""

@@ -537,14 +537,19 @@ def solve_routes(
             rounds += 1
             before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
             improved = 0
-            for _gi, p in enumerate(plans):
+            for gi, p in enumerate(plans):
                 order = list(range(p.g.n))
                 p.rng.shuffle(order)
                 for o in order:
                     if rep.should_stop or rep.time_left() <= margin:
                         break
+                    if gi in period_groups and p.g.visits[o] == 1 and not p.missing(o) and not p.g.optional[o]:
+                        continue  # the horizon-wide VRP chooses its day
                     if len(p.g.patterns[o]) > 1 or p.missing(o) > 0 or p.g.optional[o]:
                         improved += p.try_move(o)
+                        if p.g.visits[o] > 1:
+                            for x in p.swap_candidates(o):
+                                improved += p.swap_patterns(o, x)
                     rep.update("improve", best=current())
             # ruin & recreate over related outlets until the next re-routing
             lns_until = time.monotonic() + max(0.5, min(5.0, 0.1 * time_limit))
