@@ -50,7 +50,9 @@ Limits and cost
     ``min_cost`` when given).
 Objectives
     ``min_cost``: cheapest staffing hitting every direction's plan. ``max_revenue``: the most total
-    revenue within ``budget`` (then the cheapest staffing achieving it). With ``service_level`` p,
+    revenue within ``budget`` (then the cheapest staffing achieving it); the split between
+    directions is free (money goes where a unit of cost brings most revenue), the plans are only
+    reported against. With ``service_level`` p,
     ``min_cost`` looks for the cheapest staffing whose Monte Carlo probability of hitting plan is at
     least p (conversion rates drawn from beta laws with mean ``rate`` and sd ``rate_sd``).
 """

@@ -438,7 +438,7 @@ def solve_milp(
                 res.plan_duals[p.directions[d].id] = float(row.pi) / cost_scale / float(deal[d])
         row = _row(m, "budget")
         if row is not None and row.pi is not None and mode == "max_revenue":
-            res.plan_duals["budget"] = float(row.pi) * money / cost_scale
+            res.plan_duals["budget"] = float(row.pi) * money * cost_scale
     with contextlib.suppress(TypeError):
         res.objective = float(pulp.value(m.objective))  # scaled; callers use cost / rev / shortfall
     return res

@@ -105,6 +105,8 @@ def solve_staffing(
             total = float(first.rev.sum())
             second = run_exact(mode="max_revenue", revenue_floor=total - 1e-6 * max(1.0, abs(total)))
             if second.ok:
+                if first.status != "optimal":
+                    second.status = "feasible"  # least cost for a revenue not proven maximal
                 res = second
     stats["milp_runtime_s"] = round(res.runtime, 4)
     stats["method"] = res.method

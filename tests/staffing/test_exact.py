@@ -180,3 +180,16 @@ def test_max_revenue_within_budget() -> None:
     assert sol.objective == pytest.approx(2_500)
     assert sol.cost == pytest.approx(5_000)
     assert sum(r.count for r in sol.headcount) == 5
+
+
+def test_budget_shadow_price_matches_a_re_solve() -> None:
+    data = {
+        "months": 1, "objective": "max_revenue", "budget": 10_000, "mc_draws": 0,
+        "directions": [{"id": "A", "plan": 1.0, "avg_deal": 100,
+                        "funnel": [{"stage": "meetings"}, {"stage": "deals", "rate": 0.5}]}],
+        "roles": [{"id": "am", "level": 1, "monthly_cost": 1_000,
+                   "produces": {"activity": "meetings", "per_month": 10}}],
+    }
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    # each 1,000 of budget buys a manager-month: 10 meetings -> 5 deals -> 500; +1 % budget = 100 -> 50 revenue (LP)
+    assert sol.shadow_prices["budget+1%"] == pytest.approx(50.0)
