@@ -267,6 +267,7 @@ class Probability(Base):
     ci_high: float
     draws: int
     per_direction: dict[str, float] = Field(default_factory=dict)
+    per_direction_ci: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
 
 class FrontierPoint(Base):

@@ -170,6 +170,7 @@ def probability(prep: Prepared, cap: Sequence[np.ndarray], draws: int = 10_000, 
         ci_high=hi,
         draws=draws,
         per_direction={d: float(per_dir[:, i].mean()) for i, d in enumerate(prep.dirs)},
+        per_direction_ci={d: wilson(int(per_dir[:, i].sum()), draws) for i, d in enumerate(prep.dirs)},
     )
 
 

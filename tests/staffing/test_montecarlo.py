@@ -33,6 +33,7 @@ def test_binomial_single_stage_matches_exact(deals_needed: int) -> None:
     exact = stats.binom.sf(deals_needed - 1, 1_500, 0.02)
     assert est.ci_low <= exact <= est.ci_high
     assert est.per_direction["A"] == est.overall
+    assert est.per_direction_ci["A"] == (est.ci_low, est.ci_high)
 
 
 def test_uncertain_rate_matches_beta_binomial() -> None:
