@@ -328,7 +328,9 @@ class State:
         # most violation removed per unit of extra cost (free improvements first)
         score = dv / np.maximum(flat[fin], 1e-9)
         best: tuple[float, int, int] | None = None
-        for q in np.argsort(score, kind="stable")[:256]:
+        order = np.argsort(score, kind="stable")
+        # without contiguity the first candidate that keeps the caps is taken; with it, many may be rejected
+        for q in order if self.nb is not None else order[:256]:
             i, b = int(ii[q]), int(bb[q])
             if self.caps_ok(i, b) and self.touches(i, b) and self.can_leave(i):
                 best = (float(score[q]), i, b)
