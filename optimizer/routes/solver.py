@@ -12,8 +12,18 @@ Stages
 4. ``routing``: each (group, day) is re-optimised by OR-Tools routing (time dimension, breaks,
    several windows, guided local search) or by PyVRP where the day needs neither breaks nor
    several windows; two worker processes run days in parallel (or two seeds of a single day).
+   A shared-fleet group whose one-visit outlets have a choice of days (Cordeau PVRP) is routed
+   as one horizon-wide PyVRP instance instead (:mod:`optimizer.routes.periodvrp`), which picks
+   those days and the routes together.
 5. ``improve``: until the time limit, pattern moves (take an outlet out, re-insert it on its best
-   allowed pattern, keep it when the objective drops) alternate with re-routing the changed days.
+   allowed pattern; swap the patterns of two nearby outlets; keep a move when the objective
+   drops) alternate with re-routing the changed days.
+
+Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
+they are feasible before the construction inserts the rest. A planned required visit is never
+given up: every move and every re-routing is accepted only when the count of planned required
+visits does not drop (``MISS`` per missing visit outweighs any cost or optional value), and
+pinned outlets (one rep, one pattern) are inserted before all others.
 
 Determinism: the construction and the moves are deterministic for a seed; the routing backends
 stop on wall-clock limits, so runs that end on the limit (not on convergence) can differ. Small
