@@ -10,6 +10,7 @@ about ``k x measures`` split units, so rounding plus a short repair is close to 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -276,7 +277,7 @@ class State:
         return not targets
 
     # -- moves ---------------------------------------------------------------------------
-    def repair_balance(self, max_iter: int | None = None) -> None:
+    def repair_balance(self, max_iter: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Greedy shifts that reduce the balance violation most per unit of extra cost, until none helps.
 
         Each unit first tries only its 8 cheapest territories (fast on large instances); all
@@ -291,6 +292,8 @@ class State:
         wide = kk >= inst.k
         while self.violation() > 1e-12 and it < limit:
             it += 1
+            if stop is not None and it % 50 == 0 and stop():
+                break
             move = self._best_repair_move(near)
             if move is None and not wide:
                 move = self._best_repair_move(np.tile(np.arange(inst.k), (inst.n, 1)))
@@ -349,7 +352,9 @@ class State:
             cur = self.cost[np.arange(inst.n), self.a]
             delta = self.cost[np.arange(inst.n)[:, None], near] - cur[:, None]
             order = np.argsort(delta, axis=None, kind="stable")
-            for flat in order:
+            for step, flat in enumerate(order):
+                if step % 2000 == 1999 and stop():
+                    break
                 r, c = divmod(int(flat), kk)
                 if delta[r, c] >= -1e-12:
                     break

@@ -252,7 +252,8 @@ def solve_territories(
         st = State(inst, a, cost, contig=True)
         before = st.a.copy()
         repair_contiguity(st, anchors)
-        st.repair_balance()
+        # the balance repair may run past the deadline by a little: an unbalanced answer is worse
+        st.repair_balance(stop=lambda: rep.time_left() <= 0 and rep.elapsed() > 1.1 * (rep.time_limit or 0))
         st.local_search(rounds=20, deadline_check=lambda: rep.should_stop)
         repair_contiguity(st, anchors)
         if not np.array_equal(before, st.a):
