@@ -631,10 +631,110 @@ def round_up(prep: Prepared, *, time_limit: float | None = None,
         for key, nv in n_int.items():
             prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
             fix[key] = (nv, np.maximum(0.0, nv - prev))
-        res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
+        if _no_shared_producers(prep) and not kw.get("relax") and kw.get("budget") is None:
+            res = staffing_volumes(prep, {k: v[0] for k, v in fix.items()}, {k: v[1] for k, v in fix.items()}, base)
+        else:
+            res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
         if res.ok:
             res.status = "feasible"
             res.method = f"lp-round-up (margin {mg:g}{', hiring room' if slack else ''})"
             res.runtime = time.monotonic() - t0
             return res
     return MilpResult("no_solution", method="lp-round-up failed", runtime=time.monotonic() - t0)
+
+
+def _no_shared_producers(prep: Prepared) -> bool:
+    return all(prep.roles[r].scope == "direction" for rs in prep.producers.values() for r in rs)
+
+
+def staffing_volumes(
+    prep: Prepared, n: dict[Key, np.ndarray], h: dict[Key, np.ndarray], plan_factor: np.ndarray | None = None
+) -> MilpResult:
+    """Evaluate a fixed integer staffing without a solver (no shared producing roles).
+
+    With headcount and hires fixed and every producing role sized per direction, the largest funnel
+    volumes are found month by month, stage by stage: ``v_k = min(capacity_k, rate_k v_(k-1) +
+    inbound_k)``, so the plan holds exactly when it holds for these volumes (the LP of the volumes has
+    this componentwise-largest point). Structure, hiring and headcount limits are checked too.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem (every producer must be a direction role).
+    n, h
+        Headcount and growth hires per ``(role, group)``.
+    plan_factor
+        Plan multipliers per direction.
+
+    Returns
+    -------
+    MilpResult
+        ``feasible`` with the values, or ``infeasible`` when a constraint fails.
+    """
+    p = prep.problem
+    T, D = prep.T, len(prep.dirs)
+    factor = np.ones(D) if plan_factor is None else np.asarray(plan_factor, dtype=float)
+    res = MilpResult("feasible", method="evaluated")
+    tol = 1e-6
+    for key, nv in n.items():
+        role = prep.roles[key[0]]
+        hv = h[key]
+        prevn = np.concatenate([[float(prep.current[key])], nv[:-1]])
+        if np.any(nv > prevn + hv + tol) or np.any(nv < role.min_headcount - tol):
+            return MilpResult("infeasible")
+        if role.max_headcount is not None and np.any(nv > role.max_headcount + tol):
+            return MilpResult("infeasible")
+        res.n[key], res.h[key] = nv.astype(float), hv.astype(float)
+        res.b[key] = role.attrition * prevn
+        effv = nv.astype(float).copy()
+        for k, rk in enumerate(role.ramp):
+            if k < T:
+                effv[k:] -= (1 - rk) * (hv[: T - k] + res.b[key][: T - k])
+        res.eff[key] = effv
+    for rid, role in prep.roles.items():
+        if role.max_hires_per_month is not None:
+            tot = np.sum([res.h[(rid, g)] + res.b[(rid, g)] for g in prep.groups[rid]], axis=0)
+            if np.any(tot > role.max_hires_per_month + tol):
+                return MilpResult("infeasible")
+    for _i, rid, other, ratio, _kind in structure_pairs(prep):
+        for g in prep.groups[rid]:
+            managed = (np.sum([res.n[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
+                       else res.n[(other, g)])
+            if np.any(ratio * res.n[(rid, g)] < managed - tol):
+                return MilpResult("infeasible")
+    res.rev = np.zeros((D, T))
+    for d, direction in enumerate(p.directions):
+        ib = prep.inbound_index[d]
+        vd = np.zeros((len(direction.funnel), T))
+        capd = np.full((len(direction.funnel), T), np.inf)
+        for k, st in enumerate(direction.funnel):
+            prods = prep.producers.get(st.stage, [])
+            if prods:
+                capd[k] = np.sum([prep.roles[r].produces.per_month * res.eff[(r, direction.id)]  # type: ignore[union-attr]
+                                  for r in prods], axis=0)
+                if np.any(capd[k] < -tol):
+                    return MilpResult("infeasible")  # as in the LP: volume >= 0 needs capacity >= 0
+            inflow = direction.inbound_per_month if k == ib else 0.0
+            upstream = inflow + (st.rate * vd[k - 1] if k > 0 else (np.inf if prods else 0.0))
+            vd[k] = np.maximum(0.0, np.minimum(capd[k], upstream))
+        res.v.append(vd)
+        res.cap.append(capd)
+        lag = direction.cycle_months
+        res.rev[d] = prep.base[d].copy()
+        if lag < T:
+            res.rev[d, lag:] += direction.avg_deal * vd[-1][: T - lag]
+        plan = prep.plan[d] * factor[d]
+        scale = tol * max(1.0, float(plan.sum()))
+        if p.plan_basis == "horizon":
+            if res.rev[d].sum() < plan.sum() - scale:
+                return MilpResult("infeasible")
+        elif np.any(res.rev[d] < plan - scale):
+            return MilpResult("infeasible")
+    res.cost = float(sum(
+        prep.roles[r].monthly_cost * res.n[(r, g)].sum()
+        + prep.roles[r].hiring_cost * (res.h[(r, g)].sum() + res.b[(r, g)].sum())
+        for (r, g) in res.n
+    ))
+    if p.budget is not None and res.cost > p.budget + tol:
+        return MilpResult("infeasible")
+    return res

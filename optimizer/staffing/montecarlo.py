@@ -105,7 +105,7 @@ def simulate_revenue(
         inflow = direction.inbound_per_month
         vol = np.zeros((draws, T), dtype=np.int64)
         for k, stage in enumerate(direction.funnel):
-            c = np.floor(np.asarray(cap[d][k], dtype=float) + 1e-6)
+            c = np.maximum(0.0, np.floor(np.asarray(cap[d][k], dtype=float) + 1e-6))
             if k == 0:
                 if np.all(np.isfinite(c)):
                     vol = np.broadcast_to(c, (draws, T)).astype(np.int64)

@@ -193,3 +193,27 @@ def test_budget_shadow_price_matches_a_re_solve() -> None:
     sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
     # each 1,000 of budget buys a manager-month: 10 meetings -> 5 deals -> 500; +1 % budget = 100 -> 50 revenue (LP)
     assert sol.shadow_prices["budget+1%"] == pytest.approx(50.0)
+
+
+def test_evaluated_staffing_agrees_with_the_volume_lp() -> None:
+    from optimizer.staffing.milp import round_up, solve_milp, staffing_volumes
+    from optimizer.staffing.prep import prepare
+
+    data = ladder(4, 2_000_000.0)
+    data["roles"][2].update(ramp=[0.3, 0.7], max_hires_per_month=8, current=2, attrition=0.05)
+    data["roles"][3].update(attrition=0.07, ramp=[0.5], current=5, hiring_cost=800)
+    prep = prepare(StaffingProblem.model_validate(data))
+    r = round_up(prep)
+    assert r.ok and r.method.startswith("lp-round-up")
+    fix = {k: (r.n[k], r.h[k]) for k in r.n}
+    lp = solve_milp(prep, integer=False, fix=fix)
+    assert lp.ok and lp.cost == pytest.approx(r.cost)
+    # one telesales fewer in the busiest month: both say infeasible or both agree on revenue
+    key = ("ts", "A")
+    t = int(np.argmax(r.n[key]))
+    n2 = {k: v.copy() for k, v in r.n.items()}
+    n2[key][t] -= 3
+    ev = staffing_volumes(prep, n2, r.h)
+    lp2 = solve_milp(prep, integer=False, fix={k: (n2[k], r.h[k]) for k in n2})
+    assert ev.ok == lp2.ok
+    assert not ev.ok  # the round-up left less slack than three telesales-months
