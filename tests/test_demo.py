@@ -61,7 +61,8 @@ def test_demo_sheets_hold_every_planned_visit_once(demo: tuple[Path, PipelinePro
     km += sum(float(d["return_km"]) for d in days)
     assert km == pytest.approx(sol.routes.totals.distance_km, abs=0.01 * len(rows) + 0.1)
     wb = load_workbook(out / "route_sheets.xlsx", read_only=True)
-    xl_rows = sum(max(0, (ws.max_row or 1) - 1) for ws in wb.worksheets if ws.title in {r.rep for r in sol.routes.routes})
+    reps = {r.rep for r in sol.routes.routes}
+    xl_rows = sum(max(0, (ws.max_row or 1) - 1) for ws in wb.worksheets if ws.title in reps)
     assert xl_rows == sum(planned.values())
 
 
