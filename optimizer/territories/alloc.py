@@ -227,7 +227,7 @@ class State:
         cur = inst.current[i]
         if cur < 0:
             return True
-        dm = (b != cur) - (self.a[i] != cur)
+        dm = int(b != cur) - int(self.a[i] != cur)
         if inst.max_moved is not None and dm > 0 and self.moved + dm > inst.max_moved + 1e-9:
             return False
         dw = dm * inst.measures[i, 0]
@@ -243,7 +243,7 @@ class State:
         self.L[b] += m
         cur = inst.current[i]
         if cur >= 0:
-            dm = (b != cur) - (a != cur)
+            dm = int(b != cur) - int(a != cur)
             self.moved += dm
             self.wmoved += dm * m[0]
         self.a[i] = b
