@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,10 @@ import pulp
 
 from optimizer.errors import InternalError
 from optimizer.staffing.prep import SHARED, Prepared, structure_pairs
+
+# PuLP 3.3 announces its 4.0 API on every variable and solver object; the calls we make are supported
+for _msg in ("Constructing LpVariable", "PULP_CBC_CMD is deprecated", "Using LpProblem.constraints"):
+    warnings.filterwarnings("ignore", message=_msg, category=DeprecationWarning)
 
 Mode = Literal["min_cost", "max_revenue", "shortfall"]
 Key = tuple[str, str]

@@ -16,7 +16,7 @@ def test_cli_infeasible_plan_exits_3_with_diagnosis(tmp_path: Path) -> None:
     prob = tmp_path / "p.json"
     prob.write_text(json.dumps(one_role(50_000)))
     out = tmp_path / "s.json"
-    res = CliRunner().invoke(app, ["solve", "staffing", str(prob), "-o", str(out), "-q", "--time-limit", "20"])
+    res = CliRunner().invoke(app, ["solve", "staffing", str(prob), "-o", str(out), "-q", "--time-limit", "120"])
     assert res.exit_code == 3
     sol = json.loads(out.read_text())
     assert sol["status"] == "infeasible"

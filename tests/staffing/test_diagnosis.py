@@ -29,7 +29,7 @@ def item(diag: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 def test_hiring_limit_blocks_and_reachable_revenue_is_exact() -> None:
     # one hire a month from zero: 1, 2, 3 managers -> 60 meetings -> 30 deals -> 30,000
-    sol = solve_staffing(StaffingProblem.model_validate(one_role(50_000)), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(one_role(50_000)), time_limit=None)
     assert sol.status == "infeasible"
     plan = item(sol.diagnosis, "plan")
     assert plan["reachable"] == pytest.approx(30_000)
@@ -47,7 +47,7 @@ def test_cycle_lag_blocks_first_months_of_a_monthly_plan() -> None:
     data = one_role([5_000, 5_000, 5_000], plan_basis="monthly")
     data["directions"][0]["cycle_months"] = 1
     data["roles"][0]["max_hires_per_month"] = None
-    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=None)
     assert sol.status == "infeasible"
     assert item(sol.diagnosis, "plan")["shortfall"] == pytest.approx(5_000)
     lag = item(sol.diagnosis, "cycle lag")
@@ -59,7 +59,7 @@ def test_budget_blocks_min_cost() -> None:
     data = one_role(30_000, budget=300.0)
     data["roles"][0]["max_hires_per_month"] = None
     # 30 deals need 6 manager-months (600) but the budget pays 3
-    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=None)
     assert sol.status == "infeasible"
     assert item(sol.diagnosis, "plan")["reachable"] == pytest.approx(15_000)
     assert item(sol.diagnosis, "budget")["shortfall_recovered"] == pytest.approx(15_000)
@@ -69,7 +69,7 @@ def test_budget_blocks_min_cost() -> None:
 def test_budget_below_least_staffing() -> None:
     data = one_role(1.0, objective="max_revenue", budget=100.0)
     data["roles"][0]["min_headcount"] = 1
-    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=None)
     assert sol.status == "infeasible"
     assert sol.diagnosis[0]["constraint"] == "budget"
     assert sol.diagnosis[0]["least_cost"] == pytest.approx(300.0)

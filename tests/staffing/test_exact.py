@@ -39,7 +39,7 @@ def counts(sol: StaffingSolution, month: int) -> dict[str, int]:
 
 @pytest.mark.parametrize("plan", [130_000.0, 777_000.0, 2_345_000.0, 5_010_000.0])
 def test_one_month_equals_closed_form_reverse_funnel(plan: float) -> None:
-    sol = solve_staffing(StaffingProblem.model_validate(ladder(1, plan)), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(ladder(1, plan)), time_limit=None)
     want = reverse_funnel(plan)
     assert sol.status == "optimal"
     assert counts(sol, 1) == want
@@ -49,7 +49,7 @@ def test_one_month_equals_closed_form_reverse_funnel(plan: float) -> None:
 
 def test_monthly_plan_equals_closed_form_each_month() -> None:
     plans = [400_000.0, 900_000.0, 650_000.0]
-    sol = solve_staffing(StaffingProblem.model_validate(ladder(3, plans, basis="monthly")), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(ladder(3, plans, basis="monthly")), time_limit=None)
     assert sol.status == "optimal"
     for m, plan in enumerate(plans, start=1):
         assert counts(sol, m) == reverse_funnel(plan)
@@ -112,7 +112,7 @@ def brute_force(plan: float, lag: int, attrition: float, max_hires: int, ramp0: 
 )
 def test_small_cases_equal_brute_force(plan: float, lag: int, attrition: float, max_hires: int, ramp0: float) -> None:
     want = brute_force(plan, lag, attrition, max_hires, ramp0)
-    sol = solve_staffing(StaffingProblem.model_validate(small(plan, lag, attrition, max_hires, ramp0)), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(small(plan, lag, attrition, max_hires, ramp0)), time_limit=None)
     if math.isinf(want):
         assert sol.status == "infeasible"
         return
@@ -130,7 +130,7 @@ def test_solution_rechecked_from_rows() -> None:
     data["roles"][2].update(ramp=[0.3, 0.7], max_hires_per_month=3, current=2)
     data["roles"][3].update(attrition=0.07, ramp=[0.5], current=5, hiring_cost=800)
     p = StaffingProblem.model_validate(data)
-    sol = solve_staffing(p, time_limit=20)
+    sol = solve_staffing(p, time_limit=None)
     assert sol.status in ("optimal", "feasible")
     rows = {(r.role, r.month): r for r in sol.headcount}
     roles = {r.id: r for r in p.roles}
@@ -174,7 +174,7 @@ def test_max_revenue_within_budget() -> None:
         "roles": [{"id": "am", "level": 1, "monthly_cost": 1_000,
                    "produces": {"activity": "meetings", "per_month": 10}}],
     }
-    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=None)
     # 5 person-months fit the budget: 5 x 10 meetings x 0.5 x 100
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(2_500)
@@ -190,7 +190,7 @@ def test_budget_shadow_price_matches_a_re_solve() -> None:
         "roles": [{"id": "am", "level": 1, "monthly_cost": 1_000,
                    "produces": {"activity": "meetings", "per_month": 10}}],
     }
-    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=20)
+    sol = solve_staffing(StaffingProblem.model_validate(data), time_limit=None)
     # each 1,000 of budget buys a manager-month: 10 meetings -> 5 deals -> 500; +1 % budget = 100 -> 50 revenue (LP)
     assert sol.shadow_prices["budget+1%"] == pytest.approx(50.0)
 

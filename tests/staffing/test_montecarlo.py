@@ -74,8 +74,8 @@ def funnel_problem(**extra: Any) -> StaffingProblem:
 
 
 def test_service_level_reaches_target_at_higher_cost() -> None:
-    point = solve_staffing(funnel_problem(), time_limit=30, seed=1)
-    sl = solve_staffing(funnel_problem(service_level=0.8), time_limit=30, seed=1)
+    point = solve_staffing(funnel_problem(), time_limit=None, seed=1)
+    sl = solve_staffing(funnel_problem(service_level=0.8), time_limit=None, seed=1)
     assert point.probability is not None and sl.probability is not None
     assert point.probability.overall < 0.8
     assert sl.stats["service_level"]["reached"] is True
@@ -90,15 +90,15 @@ def test_service_level_reaches_target_at_higher_cost() -> None:
 
 
 def test_same_seed_same_answer() -> None:
-    a = solve_staffing(funnel_problem(service_level=0.7), time_limit=30, seed=4)
-    b = solve_staffing(funnel_problem(service_level=0.7), time_limit=30, seed=4)
+    a = solve_staffing(funnel_problem(service_level=0.7), time_limit=None, seed=4)
+    b = solve_staffing(funnel_problem(service_level=0.7), time_limit=None, seed=4)
     drop = {"stats"}
     assert a.model_dump(exclude=drop) == b.model_dump(exclude=drop)
 
 
 def test_evaluating_a_solution_from_its_rows_matches_the_solver() -> None:
     p = funnel_problem()
-    sol = solve_staffing(p, time_limit=30, seed=2)
+    sol = solve_staffing(p, time_limit=None, seed=2)
     again = evaluate_staffing(p, sol, draws=2_000, seed=2)
     assert sol.probability is not None
     assert again.overall == pytest.approx(sol.probability.overall, abs=0.02)
