@@ -215,6 +215,67 @@ def _summary(kind: str, sol: Any, output: Path | None) -> None:
 
 
 @app.command()
+def replan(
+    problem: Annotated[Path, typer.Argument(help="this week's routes problem (JSON)")],
+    plan: Annotated[Path, typer.Argument(help="this week's routes solution (JSON)")],
+    events: Annotated[
+        Path | None, typer.Option("--events", help="JSON: checkins or missed, absences, added, closed outlets")
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="next week's plan (JSON)")] = Path("replan.json"),
+    missed_csv: Annotated[Path | None, typer.Option("--missed-csv", help="missed-visit report (CSV)")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds")] = 30.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Next week's plan keeping as much of this week's as possible, and the missed-visit report."""
+
+    def run() -> None:
+        import csv
+
+        from pydantic import ValidationError
+
+        from optimizer.errors import InputError as _InputError
+        from optimizer.model import errors_from_validation, load_json
+        from optimizer.model.routes import RoutesProblem, RoutesSolution
+        from optimizer.replan import ReplanEvents
+        from optimizer.replan import replan as do_replan
+
+        p = _load("routes", problem)
+        assert isinstance(p, RoutesProblem)
+        raw_plan = load_json(plan)
+        raw_events = load_json(events) if events is not None else {}
+        try:
+            sol = RoutesSolution.model_validate(raw_plan)
+        except ValidationError as exc:
+            raise _InputError(errors_from_validation(exc, data=raw_plan), plan.name) from None
+        try:
+            ev = ReplanEvents.model_validate(raw_events)
+        except ValidationError as exc:
+            raise _InputError(errors_from_validation(exc, data=raw_events), events.name if events else None) from None
+        bar = _Bar(time_limit)
+        with bar.progress:
+            res = do_replan(
+                p, sol, checkins=ev.checkins, missed=ev.missed, absences=ev.absences, added=ev.added,
+                closed=ev.closed, time_limit=time_limit, seed=seed, progress=bar,
+            )
+        output.write_text(res.model_dump_json(indent=2, by_alias=True) + "\n", encoding="utf-8")
+        if missed_csv is not None:
+            with missed_csv.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(["outlet", "name", "address", "rep", "day", "day_name", "planned_arrival", "reason"])
+                for m in res.missed:
+                    w.writerow([m.outlet, m.name, m.address, m.rep, m.day, m.day_name, m.planned_arrival, m.reason])
+        t = res.solution.totals
+        err.print(
+            f"kept {res.kept_visits} visits, moved {len(res.moved)} outlets, {len(res.unplaced)} unplaced, "
+            f"{len(res.missed)} missed visits to follow up; {t.visits_planned}/{t.visits_required} planned -> {output}"
+        )
+        if res.solution.status in ("infeasible", "no_solution"):
+            raise typer.Exit(3)
+
+    _guard(run)
+
+
+@app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="where to write the outputs")] = Path("demo-output"),
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="seconds per stage")] = None,

@@ -80,6 +80,21 @@ class ReplanResult(Base):
     stats: dict[str, Any] = Field(default_factory=dict)
 
 
+class ReplanEvents(Base):
+    """What happened this week and what changes next week (the input of ``salesplan replan``).
+
+    ``checkins``: ``[outlet, day]`` of every visit made (a planned visit without one is missed);
+    or ``missed``: ``[outlet, day]`` reported missed. ``absences``: rep -> day indices off next
+    week. ``added``: new outlets (routes outlet objects). ``closed``: ids of closed outlets.
+    """
+
+    checkins: list[tuple[Id, int]] | None = None
+    missed: list[tuple[Id, int]] = Field(default_factory=list)
+    absences: dict[str, list[int]] = Field(default_factory=dict)
+    added: list[Outlet] = Field(default_factory=list)
+    closed: list[Id] = Field(default_factory=list)
+
+
 def current_schedule(plan: RoutesSolution) -> dict[str, tuple[str, list[int]]]:
     """Outlet -> (rep, sorted visit days) in a plan (the first rep found when several visit it)."""
     rep: dict[str, str] = {}
