@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -128,6 +128,7 @@ def solve_milp(
     int_months: int | None = None,
     fix: dict[Key, tuple[np.ndarray, np.ndarray]] | None = None,
     hire_slack: bool = False,
+    capture: dict[str, Any] | None = None,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -160,6 +161,10 @@ def solve_milp(
     deal_targets
         ``(D, T)`` least deals (last-stage volume) per direction and activity month, used by the
         LP-guided heuristic of :func:`solve_min_cost`.
+    capture
+        When given, the PuLP model (``"model"``) and its headcount / hire variables (``"n"``, ``"h"``)
+        are stored in it and nothing is solved (status ``no_solution``); :mod:`optimizer.staffing.lpfast`
+        turns the model into a re-usable HiGHS LP.
 
     Returns
     -------
@@ -353,6 +358,9 @@ def solve_milp(
         m.sense = pulp.LpMinimize
         m.setObjective(cost_scale * total_cost)
 
+    if capture is not None:
+        capture.update(model=m, n=n, h=h, v=v)
+        return MilpResult("no_solution", method="captured")
     name = pick_solver(solver)
     if name == "highs" and not highs_available():
         name = "cbc"
@@ -581,6 +589,7 @@ def fix_and_relax(
 
 def round_up(prep: Prepared, *, time_limit: float | None = None,
              margins: Sequence[tuple[float, bool]] = ((0.0, False), (0.0, True), (0.02, True)),
+             lp_solve: Callable[[np.ndarray, bool], MilpResult] | None = None,
              **kw: Any) -> MilpResult:
     """Fast ``min_cost`` heuristic: LP relaxation, headcount rounded up, volumes re-solved.
 
@@ -599,6 +608,9 @@ def round_up(prep: Prepared, *, time_limit: float | None = None,
         Seconds.
     margins
         ``(plan margin, tighten hiring limits)`` tried in turn.
+    lp_solve
+        Solves the LP relaxation for ``(plan_factor, hire_slack)`` instead of building the PuLP model
+        (a re-used :class:`optimizer.staffing.lpfast.LpTemplate` in sweeps); only ``n`` is read.
     **kw
         Passed to :func:`solve_milp`.
 
@@ -612,8 +624,11 @@ def round_up(prep: Prepared, *, time_limit: float | None = None,
     kw = {k: v for k, v in kw.items() if k not in ("plan_factor", "integer", "fix", "mode")}
     for i, (mg, slack) in enumerate(margins):
         rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
-        lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem,
-                        hire_slack=slack, **kw)
+        if lp_solve is not None:
+            lp = lp_solve(base * (1 + mg), slack)
+        else:
+            lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem,
+                            hire_slack=slack, **kw)
         if not lp.ok:
             if i == 0:
                 return lp

@@ -99,7 +99,7 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
     *base* plan (under the scenario's conversion and deal size), so plan margins show as odds.
     """
     from optimizer.staffing import report
-    from optimizer.staffing.milp import solve_best
+    from optimizer.staffing.milp import MilpResult, round_up, solve_best
     from optimizer.staffing.montecarlo import probability
     from optimizer.staffing.prep import prepare
 
@@ -108,7 +108,15 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
     c0 = _cpu()
     p = apply_scenario(problem, sc)
     prep = prepare(p)
-    res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver, seed=seed)
+    res = MilpResult("no_solution")
+    tpl = _template(problem)
+    if tpl is not None:
+        # the base model re-solved in process with the scenario's numbers (see optimizer.staffing.lpfast)
+        res = round_up(prep, time_limit=time_limit, lp_solve=lambda f, slack: tpl.solve(
+            plan=sc.plan, conversion=sc.conversion, deal=sc.deal, plan_factor=f, hire_slack=slack))
+    if res.status == "no_solution":
+        res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver,
+                         seed=seed)
     row_method = res.method
     factors = asdict(sc)
     factors["cost_factor"] = factors.pop("cost")
@@ -127,6 +135,23 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
     row["runtime_s"] = round(time.monotonic() - t0, 3)
     row["cpu_s"] = round(_cpu() - c0, 3)
     return row
+
+
+_TEMPLATES: dict[str, Any] = {}
+
+
+def _template(problem: StaffingProblem) -> Any:
+    """This worker's :class:`~optimizer.staffing.lpfast.LpTemplate` of the base problem (built once), or None."""
+    if problem.budget is not None:
+        return None
+    key = problem.model_dump_json()
+    if key not in _TEMPLATES:
+        from optimizer.staffing.lpfast import LpTemplate
+        from optimizer.staffing.prep import prepare
+
+        _TEMPLATES.clear()  # one base problem per sweep
+        _TEMPLATES[key] = LpTemplate(prepare(problem))
+    return _TEMPLATES[key]
 
 
 def _cpu() -> float:
