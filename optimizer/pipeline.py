@@ -13,7 +13,11 @@ Stages (semantics of the input in :mod:`optimizer.model.pipeline`):
    the solver places them and reps are matched to territories by least total home-to-centre
    distance (Hungarian); missing reps are created at the territory centre with ``rep_defaults``.
    ``overrides.territories`` fixes the assignment (totals are recomputed, nothing is solved).
-   Outlets pinned to a rep stay in that rep's territory.
+   Territories are contiguous on the outlets' Delaunay graph (they do not cross each other).
+   Outlets pinned to a rep are locked units of that rep's territory inside the solve: with solver-placed
+   centres, a first solve places the centres, the given reps are matched to them (home and pinned outlets
+   near the centre) and a fixed-centre solve plans around the locked pins, so only a pin can stretch or
+   split its territory. Pins are never moved into a finished plan (a leftover move is a safety net only).
 3. **Routes.** One routes problem per territory (its outlets, its rep), solved in parallel in
    ``workers`` processes; each gets ``routes budget x workers / territories`` seconds.
 
@@ -274,6 +278,42 @@ def _medoid(problem: PipelineProblem, idx: list[int]) -> Location:
     return problem.outlets[idx[int(np.argmin(d.sum(axis=1)))]].location
 
 
+def _pin_territories(
+    problem: PipelineProblem,
+    free: TerritoriesSolution,
+    pins: dict[str, list[Location]],
+    count: int,
+    solve: Any,
+    time_limit: float,
+) -> TerritoriesSolution:
+    """Re-solve ``free``'s territories with its centres fixed and the pinned outlets locked.
+
+    Given reps are matched to the free territories by least (home + pinned outlets) to centre km;
+    a matched territory takes the rep's id so its pins are locked units in it; the rest keep ids
+    ``T<k>`` (new reps are created there). The solver plans the balance and compactness around the pins
+    instead of the pins being moved into a finished plan.
+    """
+    reps = list(problem.reps or [])
+    metric = "haversine" if problem.travel.metric == "haversine" else "euclidean"
+    centres = [t.center for t in free.territories]
+    if any(c is None for c in centres) or not reps:
+        return free
+    cxy = np.array([c.coords() for c in centres if c is not None])
+    cost = np.zeros((len(reps), len(cxy)))
+    for i, r in enumerate(reps):
+        pts = np.array([r.start.coords()] + [p.coords() for p in pins.get(r.id, [])])
+        cost[i] = pairwise_km(pts, cxy, metric).sum(axis=0)  # type: ignore[arg-type]
+    rows, cols = linear_sum_assignment(cost)
+    label = {int(c): reps[int(r)].id for r, c in zip(rows, cols, strict=True)}
+    rep_ids = {r.id for r in reps}
+    extra = iter(f"T{k}" for k in range(1, count + len(reps) + 1) if f"T{k}" not in rep_ids)
+    terrs = [Territory(id=label[t] if t in label else next(extra), center=centres[t]) for t in range(len(cxy))]
+    pinnable = {t.id for t in terrs if t.id in pins}
+    sol: TerritoriesSolution = solve(terrs, pinnable, time_limit)
+    sol.stats["centres_from"] = "free-centre solve, pinned outlets locked in a fixed-centre re-solve"
+    return sol
+
+
 def _territories(
     problem: PipelineProblem,
     count: int,
@@ -297,27 +337,40 @@ def _territories(
         sol = _summaries(problem, assignment, load, centres)
         stats = StageStats(status="fixed", runtime_s=0.0, source="override")
     else:
-        units = []
-        for o in problem.outlets:
-            pin = o.rep if (chosen is not None and o.rep is not None and o.rep in {r.id for r in chosen}) else None
-            units.append(Unit(id=o.id, location=o.location, workload=load[o.id], potential=o.potential,
-                              current=pin, locked=pin is not None, segment=o.segment))
-        kw: dict[str, Any] = {}
-        if chosen is not None:
-            kw["territories"] = [Territory(id=r.id, center=r.start) for r in chosen]
-        else:
-            kw["count"] = count
+        from optimizer.territories import solve_territories
+
         balance = dict(problem.balance)
         if not any(o.potential > 0 for o in problem.outlets):
             balance.pop("potential", None)
-        tp = TerritoriesProblem(name=problem.name, units=units, balance=balance, travel=problem.travel,
-                                options={"seed": seed}, **kw)  # type: ignore[arg-type]
-        from optimizer.territories import solve_territories
 
         def fwd(ev: ProgressEvent) -> bool:
             return rep.update("territories", fraction=ev.fraction, best=None, message=ev.stage)
 
-        sol = solve_territories(tp, time_limit=max(1.0, time_limit), seed=seed, progress=fwd)
+        def solve(territories: list[Territory] | None, pinnable: set[str], limit: float) -> TerritoriesSolution:
+            units = []
+            for o in problem.outlets:
+                pin = o.rep if o.rep is not None and o.rep in pinnable else None
+                units.append(Unit(id=o.id, location=o.location, workload=load[o.id], potential=o.potential,
+                                  current=pin, locked=pin is not None, segment=o.segment))
+            kw: dict[str, Any] = {"territories": territories} if territories is not None else {"count": count}
+            # contiguity on the outlets' Delaunay graph: territories do not cross (only pins may split one)
+            tp = TerritoriesProblem(name=problem.name, units=units, balance=balance, travel=problem.travel,
+                                    contiguity=True, options={"seed": seed}, **kw)  # type: ignore[arg-type]
+            return solve_territories(tp, time_limit=max(1.0, limit), seed=seed, progress=fwd)
+
+        pins: dict[str, list[Location]] = defaultdict(list)
+        for o in problem.outlets:
+            if o.rep is not None and o.rep in rep_ids:
+                pins[o.rep].append(o.location)
+        if chosen is not None:
+            sol = solve([Territory(id=r.id, center=r.start) for r in chosen], {r.id for r in chosen}, time_limit)
+        elif not pins:
+            sol = solve(None, set(), time_limit)
+        else:
+            # centres chosen by the solver, then given reps matched to them (home and pinned outlets near
+            # the centre), then a fixed-centre solve with every pinned outlet locked in its rep's territory
+            free_sol = solve(None, set(), 0.7 * time_limit)
+            sol = _pin_territories(problem, free_sol, pins, count, solve, time_limit - (time.monotonic() - t0))
         for v in sol.violations:
             warnings.append(f"territories: {v.message}")
         stats = StageStats(status=sol.status, runtime_s=round(time.monotonic() - t0, 3), source="solver",
