@@ -129,6 +129,8 @@ def solve_milp(
     fix: dict[Key, tuple[np.ndarray, np.ndarray]] | None = None,
     hire_slack: bool = False,
     capture: dict[str, Any] | None = None,
+    dir_cuts: dict[str, float] | None = None,
+    warm: MilpResult | None = None,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -165,6 +167,11 @@ def solve_milp(
         When given, the PuLP model (``"model"``) and its headcount / hire variables (``"n"``, ``"h"``)
         are stored in it and nothing is solved (status ``no_solution``); :mod:`optimizer.staffing.lpfast`
         turns the model into a re-usable HiGHS LP.
+    dir_cuts
+        Direction id -> lower bound on the direction's cost (with shared-role rates), from
+        :func:`optimizer.staffing.bounds.direction_bounds`; added as valid inequalities (``min_cost``).
+    warm
+        A feasible staffing (e.g. fix-and-relax) given to the solver as a MIP start (headcount and hires).
 
     Returns
     -------
@@ -187,6 +194,7 @@ def solve_milp(
     n: dict[Key, list[pulp.LpVariable]] = {}
     h: dict[Key, list[pulp.LpVariable]] = {}
     eff_d: dict[Key, list[tuple[dict[pulp.LpVariable, float], float]]] = {}
+    cats_of: dict[Key, list[str]] = {}
     bf: dict[Key, list[pulp.LpAffineExpression]] = {}
     cost_c: dict[pulp.LpVariable, float] = {}
     cost_k = [0.0]
@@ -204,7 +212,9 @@ def solve_milp(
             cats = [cat if int_months is None or t < int_months else "Continuous" for t in range(T)]
             nv = [pulp.LpVariable(f"n[{tag}|{t}]", role.min_headcount, maxn, cat=cats[t]) for t in range(T)]
             hv = [
-                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh if maxh is not None else None, cat=cats[t])
+                # continuous: with integer headcount the least hires max(0, n[t] - n[t-1]) are integer, and
+                # fewer hires only save cost, raise effective headcount and free hiring room
+                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh if maxh is not None else None)
                 for t in range(T)
             ]
             if fix is not None and key in fix:
@@ -217,6 +227,7 @@ def solve_milp(
                 m += nv[t] <= prev + hv[t], f"flow[{tag}|{t}]"
                 prev = nv[t]
             n[key], h[key] = nv, hv
+            cats_of[key] = cats
             # expressions built from coefficient dicts: pulp's operator overloading is the slow part here
             back = [_back(nv, a, cur, t) for t in range(T)]  # expected back-fill hires of leavers
             bf[key] = [pulp.LpAffineExpression(c, constant=k0) for c, k0 in back]
@@ -253,6 +264,31 @@ def solve_milp(
                     lim_k += bk
                 m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh, f"hire_limit[{rid}|{t}]"
     eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
+    cut_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
+    if dir_cuts and mode == "min_cost":
+        from optimizer.staffing.bounds import shared_rates
+
+        rates = shared_rates(prep)
+        for did, z in dir_cuts.items():
+            cc: dict[pulp.LpVariable, float] = {}
+            ck = 0.0
+            for rid, w in rates.items():
+                role = prep.roles[rid]
+                nv, hv = n[(rid, did)], h[(rid, did)]
+                for t in range(T):
+                    cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + w) * cut_scale
+                    cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
+                    bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
+                    for var, val in bc.items():
+                        cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
+                    ck += role.hiring_cost * bk * cut_scale
+            m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), f"dir_cut[{did}]"
+    if warm is not None and warm.ok and integer:
+        for key, nv in n.items():
+            if key in warm.n:
+                for t in range(T):
+                    nv[t].setInitialValue(float(warm.n[key][t]))
+                    h[key][t].setInitialValue(float(warm.h[key][t]))
 
     for idx, rid, other, ratio, _kind in structure_pairs(prep):
         for t in range(T):
@@ -367,9 +403,11 @@ def solve_milp(
     tl = None if time_limit is None else max(0.5, float(time_limit))
     if name == "highs":
         cmd: pulp.LpSolver = pulp.HiGHS(msg=False, mip=integer, timeLimit=tl, gapRel=gap, threads=1,
+                                        warmStart=warm is not None,
                                         random_seed=seed)
     else:
-        cmd = pulp.PULP_CBC_CMD(msg=False, mip=integer, timeLimit=tl, gapRel=gap, threads=1)
+        cmd = pulp.PULP_CBC_CMD(msg=False, mip=integer, timeLimit=tl, gapRel=gap, threads=1,
+                                warmStart=warm is not None and integer)
     try:
         m.solve(cmd)
     except pulp.PulpSolverError as exc:  # pragma: no cover - solver crash
@@ -390,6 +428,11 @@ def solve_milp(
         rnd = round if integer else float
         res.n[key] = np.array([rnd(_val(x)) for x in n[key]], dtype=float)
         res.h[key] = np.array([rnd(_val(x)) for x in h[key]], dtype=float)
+        if integer:
+            prev_n = np.concatenate([[float(prep.current[key])], res.n[key][:-1]])
+            least = np.maximum(0.0, res.n[key] - prev_n)
+            ints = np.array([c == "Integer" for c in cats_of[key]])
+            res.h[key] = np.where(ints, least, np.array([_val(x) for x in h[key]]))
         role = prep.roles[key[0]]
         ramp = [1.0] * len(role.ramp) if "ramp" in relaxed else list(role.ramp)
         nn = res.n[key]
