@@ -62,6 +62,9 @@ class MilpResult:
         Per direction, a ``(stages, T)`` array of capacity available to each stage (inf: unlimited).
     rev
         ``(D, T)`` revenue.
+    lower_bound
+        A proven lower bound on the cost when one is known (``min_cost`` solved through
+        :func:`optimizer.staffing.bounds.decompose`: the LP relaxation with per-direction cuts).
     """
 
     status: str
@@ -79,6 +82,7 @@ class MilpResult:
     solver: str = ""
     method: str = "exact"
     plan_duals: dict[str, float] = field(default_factory=dict)
+    lower_bound: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -510,7 +514,12 @@ def solve_best(
     exact_time_limit: float | None = 20.0,
     **kw: Any,
 ) -> MilpResult:
-    """Best staffing for ``mode``: fix-and-relax first, then the exact MILP with a time cap.
+    """Best staffing for ``mode``: a heuristic first, then the exact MILP with a time cap.
+
+    For plain ``min_cost`` with several directions and direction-scoped producers the heuristic is
+    the per-direction decomposition (:func:`optimizer.staffing.bounds.decompose`), whose bounds also
+    become valid inequalities of the exact MILP and give ``lower_bound``; it starts from the
+    heuristic's staffing (MIP start). Otherwise fix-and-relax.
 
     The exact MILP has a weak LP bound (many small roundings: a head per direction, one support
     person per few sellers, ramp coupling months) and CBC/HiGHS can take minutes to find a good
@@ -551,19 +560,41 @@ def solve_best(
         heur = round_up(prep, time_limit=left(), **kw)
         if heur.status == "infeasible":
             return heur
+    cuts: dict[str, float] | None = None
+    if not heur.ok and exact and _decomposable(prep, mode, kw):
+        from optimizer.staffing.bounds import decompose
+
+        dec = decompose(prep, time_limit=left(), **kw)
+        if dec.result.status == "infeasible":
+            return dec.result
+        heur, cuts = dec.result, dec.cuts
+        if cuts:
+            lb = solve_milp(prep, mode=mode, integer=False, dir_cuts=cuts, time_limit=left(), **kw)
+            heur.lower_bound = lb.cost if lb.status == "optimal" else None
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
         if heur.status == "no_solution" and mode == "min_cost" and not fast and kw.get("revenue_floor") is None:
             heur = round_up(prep, time_limit=left(), **kw)  # e.g. out of time
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
-    full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), **kw)
-    full.method = "exact"
+    full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), dir_cuts=cuts,
+                      warm=heur if heur.ok else None, **kw)
+    full.method = "exact" + (" (direction cuts, MIP start)" if cuts else "")
+    full.lower_bound = heur.lower_bound
     if not heur.ok:
         return full
     if full.status == "optimal" or (full.ok and _score(full, mode, kw) <= _score(heur, mode, kw) + 1e-9):
         return full
     return heur
+
+
+def _decomposable(prep: Prepared, mode: Mode, kw: dict[str, Any]) -> bool:
+    """Per-direction decomposition applies: plain ``min_cost``, several directions, no shared producer or budget."""
+    from optimizer.staffing.bounds import applicable
+
+    plain = not any(kw.get(k) for k in ("relax", "revenue_floor", "shortfall_cap", "deal_targets", "fix", "int_months",
+                                        "budget", "hire_slack"))
+    return mode == "min_cost" and plain and kw.get("integer", True) and applicable(prep)
 
 
 def _score(r: MilpResult, mode: Mode, kw: dict[str, Any]) -> float:

@@ -1,0 +1,146 @@
+"""Per-direction lower bounds that tighten the exact staffing MILP.
+
+Directions are coupled only through shared roles (and hiring limits over all directions). For
+``min_cost`` with direction-scoped producers, dropping that coupling gives one small MILP per
+direction: the direction's own roles, each role's monthly cost raised by what the shared roles
+that manage or support it cost per managed head at least (``monthly_cost / span``), its hiring
+limit kept (a relaxation: one direction's hires are part of the total). Its optimum ``z_d`` is a
+lower bound on the direction's part of any feasible staffing, so
+
+    cost of direction d's roles + sum over its roles of (shared monthly cost per head) x headcount >= z_d
+
+is a valid inequality of the full MILP. The LP relaxation does not see it: in the LP a small direction
+runs on 0.9 account managers and 0.2 solution engineers; the cut carries each direction's integer
+rounding into the bound, which leaves the solver only the shared roles' rounding to close.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optimizer.model.staffing import SpanRule, StaffingProblem
+from optimizer.staffing.milp import Key, MilpResult, solve_milp
+from optimizer.staffing.prep import Prepared, prepare, structure_pairs
+
+
+def shared_rates(prep: Prepared) -> dict[str, float]:
+    """Per direction role, the monthly cost of shared roles that manage or support one head of it, at least."""
+    out: dict[str, float] = {rid: 0.0 for rid, r in prep.roles.items() if r.scope == "direction"}
+    for _i, rid, other, ratio, _kind in structure_pairs(prep):
+        if prep.roles[rid].scope == "shared" and other in out:
+            out[other] += prep.roles[rid].monthly_cost / ratio
+    return out
+
+
+def applicable(prep: Prepared) -> bool:
+    """True when the bounds are valid: no shared producer, no budget, at least two directions."""
+    p = prep.problem
+    shared_prod = any(prep.roles[r].scope == "shared" for rs in prep.producers.values() for r in rs)
+    return not shared_prod and p.budget is None and len(prep.dirs) > 1
+
+
+def direction_problem(prep: Prepared, d: int) -> StaffingProblem:
+    """The relaxed one-direction problem of direction ``d`` (see the module docstring)."""
+    p = prep.problem
+    did = prep.dirs[d]
+    extra = shared_rates(prep)
+    data = p.model_dump(exclude_none=True)
+    data["directions"] = [data["directions"][d]]
+    data.pop("plan_total", None)
+    data["directions"][0].pop("share", None)
+    if "plan" not in data["directions"][0]:
+        data["directions"][0]["plan"] = float(prep.plan[d].sum())
+    roles = []
+    for r in data["roles"]:
+        if r.get("scope", "direction") != "direction":
+            continue
+        r["monthly_cost"] += extra[r["id"]]
+        if isinstance(r.get("current"), dict):
+            r["current"] = {did: r["current"].get(did, 0)}
+        roles.append(r)
+    keep = {r["id"] for r in roles}
+    data["roles"] = roles
+    structure = []
+    for rule, raw in zip(p.structure, data["structure"], strict=True):
+        other = rule.manages if isinstance(rule, SpanRule) else rule.supports
+        if rule.role in keep and other in keep:
+            structure.append(raw)
+    data["structure"] = structure
+    data.pop("service_level", None)
+    return StaffingProblem.model_validate(data)
+
+
+@dataclass
+class Decomposition:
+    """Outcome of :func:`decompose`.
+
+    Attributes
+    ----------
+    result
+        The combined staffing (``feasible``), or the failing status.
+    cuts
+        Direction id -> proven lower bound ``z_d`` (only directions whose small MILP was solved to
+        the requested gap; the bound is its cost x ``(1 - gap)``).
+    """
+
+    result: MilpResult
+    cuts: dict[str, float] = field(default_factory=dict)
+
+
+def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1e-4, **kw: Any) -> Decomposition:
+    """Per-direction MILPs, then the shared roles sized for their combined staffing.
+
+    Each direction's relaxed problem (:func:`direction_problem`) is solved on its own; its
+    headcount and hires are fixed in the full model, which then only sizes the shared roles and the
+    volumes (a small MILP). The result is feasible for the full problem (``feasible``); it can
+    miss the optimum only by the shared roles' rounding and the coupling the relaxation drops. The
+    small MILPs' optima are lower bounds for :func:`optimizer.staffing.milp.solve_milp` ``dir_cuts``.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem; see :func:`applicable`.
+    time_limit
+        Seconds for everything.
+    gap
+        Relative MIP gap of the small MILPs.
+    **kw
+        ``solver``, ``seed``, ``plan_factor`` (others are ignored).
+
+    Returns
+    -------
+    Decomposition
+        The combined staffing and the per-direction bounds.
+    """
+    t0 = time.monotonic()
+    pf = kw.get("plan_factor")
+    opts = {k: kw[k] for k in ("solver", "seed") if k in kw}
+    fix: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
+    cuts: dict[str, float] = {}
+
+    def left() -> float | None:
+        return None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
+
+    for d, did in enumerate(prep.dirs):
+        sub = prepare(direction_problem(prep, d))
+        r = solve_milp(sub, mode="min_cost", time_limit=left(), gap=gap,
+                       plan_factor=None if pf is None else np.array([float(pf[d])]), **opts)
+        if r.status == "optimal":
+            cuts[did] = r.cost * (1 - gap)
+        if not r.ok:
+            # infeasible alone means infeasible in the full problem too (a relaxation)
+            return Decomposition(MilpResult(r.status, method="decomposition", runtime=time.monotonic() - t0), cuts)
+        for key in r.n:
+            fix[key] = (r.n[key], r.h[key])
+    full = solve_milp(prep, mode="min_cost", fix=fix, time_limit=left(), gap=gap, plan_factor=pf, **opts)
+    full.method = "decomposition"
+    full.runtime = time.monotonic() - t0
+    if full.status == "optimal":
+        full.status = "feasible"
+    elif full.status == "infeasible":
+        full.status = "no_solution"  # e.g. hiring limits over all directions: not a proof of infeasibility
+    return Decomposition(full, cuts)
