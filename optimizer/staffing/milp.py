@@ -561,6 +561,7 @@ def solve_best(
         if heur.status == "infeasible":
             return heur
     cuts: dict[str, float] | None = None
+    bound: float | None = None
     if not heur.ok and exact and _decomposable(prep, mode, kw):
         from optimizer.staffing.bounds import decompose
 
@@ -570,17 +571,18 @@ def solve_best(
         heur, cuts = dec.result, dec.cuts
         if cuts:
             lb = solve_milp(prep, mode=mode, integer=False, dir_cuts=cuts, time_limit=left(), **kw)
-            heur.lower_bound = lb.cost if lb.status == "optimal" else None
+            bound = lb.cost if lb.status == "optimal" else None
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
         if heur.status == "no_solution" and mode == "min_cost" and not fast and kw.get("revenue_floor") is None:
             heur = round_up(prep, time_limit=left(), **kw)  # e.g. out of time
+    heur.lower_bound = bound
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
     full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), dir_cuts=cuts,
                       warm=heur if heur.ok else None, **kw)
     full.method = "exact" + (" (direction cuts, MIP start)" if cuts else "")
-    full.lower_bound = heur.lower_bound
+    full.lower_bound = full.cost if full.status == "optimal" else bound
     if not heur.ok:
         return full
     if full.status == "optimal" or (full.ok and _score(full, mode, kw) <= _score(heur, mode, kw) + 1e-9):

@@ -110,6 +110,9 @@ def solve_staffing(
                 res = second
     stats["milp_runtime_s"] = round(res.runtime, 4)
     stats["method"] = res.method
+    if res.ok and res.lower_bound is not None and res.lower_bound > 0:
+        stats["cost_lower_bound"] = round(res.lower_bound, 2)
+        stats["gap_to_lower_bound"] = round(max(0.0, res.cost - res.lower_bound) / res.lower_bound, 6)
 
     status = res.status
     if not res.ok:
