@@ -220,7 +220,9 @@ def test_batch_runs_to_done(client: TestClient) -> None:
     r = client.post("/v1/batches", json={"jobs": jobs, "options": {"time_limit_s": 1}})
     assert r.status_code == 202
     bid = r.json()["id"]
-    assert r.json()["size"] == 3 and r.json()["counts"] == {"queued": 3}
+    counts = r.json()["counts"]  # the dispatcher may already have started some by the time we answer
+    assert r.json()["size"] == 3 and sum(counts.values()) == 3
+    assert set(counts) <= {"queued", "running", "succeeded"}
     deadline = time.monotonic() + 60
     while (b := client.get(f"/v1/batches/{bid}").json())["status"] != "done":
         assert time.monotonic() < deadline, b
