@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import ValidationError
 
 from api.deps import ApiError, AppSettings, MaybeDispatcher, Store, Tenant
-from api.routes.jobs import IdempotencyKey, check_job, invalid, request_body
+from api.routes.jobs import IdempotencyKey, answer_submission, check_job, idempotency_conflict, invalid, request_body
 from api.schemas import BatchJob, BatchOut, JobOptions, ts
 from api.store import FINAL, BatchRecord, IdempotencyConflict, NewJob
 from optimizer.model import errors_from_validation
@@ -78,14 +78,8 @@ def submit_batch(
     try:
         rec, created = store.create_batch(tenant, items, idempotency_key)
     except IdempotencyConflict:
-        raise ApiError(409, "idempotency_conflict",
-                       "this Idempotency-Key was already used for a different request") from None
-    if created:
-        if dispatcher is not None:
-            dispatcher.wake()
-    else:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+        raise idempotency_conflict() from None
+    answer_submission(created, response, dispatcher)
     response.headers["Location"] = f"/v1/batches/{rec.id}"
     return batch_out(rec)
 

@@ -92,6 +92,21 @@ def request_body(model: str) -> dict[str, Any]:
         "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}}}
 
 
+def idempotency_conflict() -> ApiError:
+    """409 for an Idempotency-Key reused with a different request."""
+    return ApiError(409, "idempotency_conflict", "this Idempotency-Key was already used for a different request")
+
+
+def answer_submission(created: bool, response: Response, dispatcher: Any) -> None:
+    """Wake the dispatcher for a new submission; mark a replayed one (200, ``Idempotent-Replayed``)."""
+    if created:
+        if dispatcher is not None:
+            dispatcher.wake()
+    else:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+
+
 def invalid(errors: list[dict[str, str]]) -> ApiError:
     """The 422 answer listing ``errors``."""
     n = len(errors)
@@ -118,14 +133,8 @@ async def submit_job(
     try:
         rec, created = await run_in_threadpool(store.create_job, tenant, job, idempotency_key)
     except IdempotencyConflict:
-        raise ApiError(409, "idempotency_conflict",
-                       "this Idempotency-Key was already used for a different request") from None
-    if created:
-        if dispatcher is not None:
-            dispatcher.wake()
-    else:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+        raise idempotency_conflict() from None
+    answer_submission(created, response, dispatcher)
     out = job_out(rec)
     response.headers["Location"] = out.links.self
     return out
