@@ -87,6 +87,16 @@ DEMO: dict[str, Any] = {"n_outlets": 440, "n_reps": 6, "weeks": 1, "layout": "ci
 # ---------------------------------------------------------------------------------------------
 
 
+def _recentre(pts: np.ndarray, w: np.ndarray, lab: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Weighted centroid of each cluster (a cluster with no points keeps its centre)."""
+    new = c.copy()
+    for j in range(len(c)):
+        m = lab == j
+        if m.any():
+            new[j] = (pts[m] * w[m, None]).sum(0) / w[m].sum()
+    return new
+
+
 def _to_latlon(xy: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
     """Local km offsets (east, north) around (lat0, lon0) -> (lat, lon) degrees."""
     lat = lat0 + xy[:, 1] / KM_PER_DEG
@@ -143,11 +153,7 @@ def _kmeans(rng: np.random.Generator, pts: np.ndarray, w: np.ndarray, k: int, it
     c = np.array(centres)
     for _ in range(iters):
         lab = np.argmin(((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1)
-        new = c.copy()
-        for j in range(k):
-            m = lab == j
-            if m.any():
-                new[j] = (pts[m] * w[m, None]).sum(0) / w[m].sum()
+        new = _recentre(pts, w, lab, c)
         if np.allclose(new, c):
             break
         c = new
@@ -262,11 +268,7 @@ def _balance_centres(pts: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int =
             j = next((int(j) for j in prefs[i] if load[j] + w[i] <= cap), int(np.argmin(load)))
             lab[i] = j
             load[j] += w[i]
-        new = c.copy()
-        for j in range(k):
-            m = lab == j
-            if m.any():
-                new[j] = (pts[m] * w[m, None]).sum(0) / w[m].sum()
+        new = _recentre(pts, w, lab, c)
         if np.allclose(new, c):
             break
         c = new
