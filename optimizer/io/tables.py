@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
@@ -346,6 +346,39 @@ def _duplicates(ids: list[tuple[int, str]], source: str, col: str) -> list[Error
     return errs
 
 
+M = TypeVar("M", bound=BaseModel)
+RowBuilder = Callable[[dict[str, Any], dict[str, str], str], tuple[dict[str, Any], list[ErrorItem]]]
+
+
+def _read_models(
+    table: tuple[list[tuple[int, dict[str, Any], dict[str, str]]], list[ErrorItem], str, dict[str, str]],
+    cls: type[M],
+    col_of: Callable[[tuple[Any, ...]], str],
+    build: RowBuilder,
+) -> list[M]:
+    """Turn :func:`read_rows` output into models: one ``build(values, extra, where)`` per row, then validation.
+
+    Every row's own problems, every validation error and every duplicate id are collected before one
+    :class:`InputError` is raised.
+    """
+    rows, errors, source, shown = table
+    out: list[M] = []
+    ids: list[tuple[int, str]] = []
+    for rownum, v, extra in rows:
+        where = f"{source} row {rownum}"
+        if "id" in v:
+            ids.append((rownum, v["id"]))
+        data, row_errs = build(v, extra, where)
+        obj = _check_row(cls, data, where, col_of, errors, row_errs)
+        if obj is not None:
+            assert isinstance(obj, cls)
+            out.append(obj)
+    errors.extend(_duplicates(ids, source, shown.get("id", "id")))
+    if errors:
+        raise InputError(_sorted(errors), source)
+    return out
+
+
 # -- public readers ------------------------------------------------------------------------------
 
 
@@ -373,7 +406,8 @@ def read_outlets(
     InputError
         Every problem of every row, e.g. ``outlets.csv row 17, column open: '25:00' is not a time``.
     """
-    rows, errors, source, shown = read_rows(path, OUTLET_COLUMNS, mapping, sheet=sheet)
+    table = read_rows(path, OUTLET_COLUMNS, mapping, sheet=sheet)
+    shown = table[3]
     field_col = {"id": "id", "visits": "visits", "service_minutes": "service_minutes", "potential": "potential",
                  "demand": "demand", "rep": "rep", "skills": "skills", "optional": "optional", "value": "value",
                  "segment": "segment"}
@@ -389,12 +423,7 @@ def read_outlets(
             ours = field_col.get(head, head)
         return shown.get(ours, ours)
 
-    out: list[PipelineOutlet] = []
-    ids: list[tuple[int, str]] = []
-    for rownum, v, extra in rows:
-        where = f"{source} row {rownum}"
-        if "id" in v:
-            ids.append((rownum, v["id"]))
+    def build(v: dict[str, Any], extra: dict[str, str], where: str) -> tuple[dict[str, Any], list[ErrorItem]]:
         row_errs: list[ErrorItem] = []
         data: dict[str, Any] = {k: v[k] for k in field_col if k in v}
         loc = _location(v)
@@ -416,14 +445,9 @@ def read_outlets(
         data["time_windows"] = windows
         if extra:
             data["attributes"] = extra
-        obj = _check_row(PipelineOutlet, data, where, col_of, errors, row_errs)
-        if obj is not None:
-            assert isinstance(obj, PipelineOutlet)
-            out.append(obj)
-    errors.extend(_duplicates(ids, source, shown.get("id", "id")))
-    if errors:
-        raise InputError(_sorted(errors), source)
-    return out
+        return data, row_errs
+
+    return _read_models(table, PipelineOutlet, col_of, build)
 
 
 def read_reps(
@@ -450,7 +474,8 @@ def read_reps(
     InputError
         Every problem of every row, by row and column.
     """
-    rows, errors, source, shown = read_rows(path, REP_COLUMNS, mapping, sheet=sheet)
+    table = read_rows(path, REP_COLUMNS, mapping, sheet=sheet)
+    shown = table[3]
     simple = ("id", "days", "max_visits_per_day", "max_route_minutes", "capacity", "skills", "segment")
 
     def col_of(loc: tuple[Any, ...]) -> str:
@@ -464,12 +489,7 @@ def read_reps(
         }.get(head, head)
         return shown.get(ours, ours)
 
-    out: list[Rep] = []
-    ids: list[tuple[int, str]] = []
-    for rownum, v, extra in rows:
-        where = f"{source} row {rownum}"
-        if "id" in v:
-            ids.append((rownum, v["id"]))
+    def build(v: dict[str, Any], extra: dict[str, str], where: str) -> tuple[dict[str, Any], list[ErrorItem]]:
         row_errs: list[ErrorItem] = []
         data: dict[str, Any] = {k: v[k] for k in simple if k in v}
         start = _location(v)
@@ -495,14 +515,9 @@ def read_reps(
                 data["break"] = brk
         if extra:
             data["attributes"] = extra
-        obj = _check_row(Rep, data, where, col_of, errors, row_errs)
-        if obj is not None:
-            assert isinstance(obj, Rep)
-            out.append(obj)
-    errors.extend(_duplicates(ids, source, shown.get("id", "id")))
-    if errors:
-        raise InputError(_sorted(errors), source)
-    return out
+        return data, row_errs
+
+    return _read_models(table, Rep, col_of, build)
 
 
 def read_roles(
@@ -529,7 +544,8 @@ def read_roles(
     InputError
         Every problem of every row, by row and column.
     """
-    rows, errors, source, shown = read_rows(path, ROLE_COLUMNS, mapping, sheet=sheet)
+    table = read_rows(path, ROLE_COLUMNS, mapping, sheet=sheet)
+    shown = table[3]
     simple = ("id", "level", "monthly_cost", "hiring_cost", "attrition", "max_hires_per_month", "current", "scope",
               "ramp")
 
@@ -539,12 +555,7 @@ def read_roles(
         ours = {"activity": "activity", "per_month": "per_month"}.get(ours, ours)
         return shown.get(ours, ours)
 
-    out: list[Role] = []
-    ids: list[tuple[int, str]] = []
-    for rownum, v, _extra in rows:
-        where = f"{source} row {rownum}"
-        if "id" in v:
-            ids.append((rownum, v["id"]))
+    def build(v: dict[str, Any], _extra: dict[str, str], where: str) -> tuple[dict[str, Any], list[ErrorItem]]:
         data: dict[str, Any] = {k: v[k] for k in simple if k in v}
         row_errs: list[ErrorItem] = []
         if ("activity" in v) != ("per_month" in v):
@@ -552,14 +563,9 @@ def read_roles(
             row_errs.append(ErrorItem(f"{where}, column {shown.get(miss, miss)}", "give both activity and per_month"))
         elif "activity" in v:
             data["produces"] = {"activity": v["activity"], "per_month": v["per_month"]}
-        obj = _check_row(Role, data, where, col_of, errors, row_errs)
-        if obj is not None:
-            assert isinstance(obj, Role)
-            out.append(obj)
-    errors.extend(_duplicates(ids, source, shown.get("id", "id")))
-    if errors:
-        raise InputError(_sorted(errors), source)
-    return out
+        return data, row_errs
+
+    return _read_models(table, Role, col_of, build)
 
 
 def _hhmm(m: float) -> str:
