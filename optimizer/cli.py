@@ -176,7 +176,12 @@ def solve(
         if limit is None:
             opts = getattr(p, "options", None)
             limit = getattr(opts, "time_limit_s", None)
-        bar = None if quiet else _Bar(limit)
+        from optimizer.demo import StageBars
+
+        bar: _Bar | StageBars | None = None
+        if not quiet:
+            # a pipeline runs three solvers one after the other: one bar per stage
+            bar = StageBars(err) if kind is Kind.pipeline else _Bar(limit)
         if bar is not None:
             with bar.progress:
                 sol = do_solve(kind.value, p, time_limit=time_limit, seed=seed, progress=bar)

@@ -46,7 +46,8 @@ class StageBars:
         if task is None:
             return True
         self.progress.start_task(task)
-        self.progress.update(task, completed=min(1.0, ev.fraction or 0.0), message=ev.message[:60])
+        best = "" if ev.best is None else f"best {ev.best:,.2f}  "
+        self.progress.update(task, completed=min(1.0, ev.fraction or 0.0), message=(best + ev.message)[:60])
         return True
 
 
