@@ -208,6 +208,15 @@ def _field_force(
         details["raised_to_cover_workload"] = True
     elif ff.reps > count:
         warnings.append(f"{count} field reps for a workload that needs about {ff.reps}: expect unplanned visits")
+    elif count > ff.reps and per_rep > 0:
+        # the revenue plan asks for more reps than the outlets' visit policy keeps busy: say so, the planner
+        # either raises visit frequencies (the plan's visit volume) or accepts idle capacity
+        busy = sum(load.values()) * 60.0 / (count * per_rep)
+        details["expected_utilisation"] = round(busy, 3)
+        if busy < 0.75:
+            warnings.append(f"{source} gives {count} field reps but the outlets' visit policy keeps only about "
+                            f"{ff.reps} busy (expected utilisation {busy:.0%}): raise visit frequencies to deliver "
+                            "the plan's visit volume, or set overrides.headcount")
     count = min(count, len(problem.outlets))
     stats = StageStats(status=staffing_sol.status if staffing_sol else "skipped",
                        runtime_s=round(time.monotonic() - t0, 3), source=source, details=details)

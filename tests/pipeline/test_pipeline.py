@@ -60,3 +60,20 @@ def test_bad_overrides_are_all_reported() -> None:
         _problem(overrides={"headcount": 3, "territories": {"nope": "A"}})
     paths = {e.path for e in ei.value.errors}
     assert {"overrides.territories.nope", "overrides.territories", "overrides.headcount"} <= paths
+
+
+def test_idle_field_force_is_reported() -> None:
+    """The demo's revenue plan sizes more reps than its outlets' visit policy keeps busy: the planner is told."""
+    from optimizer.paths import DEMO_DIR
+    from optimizer.pipeline import _field_force, outlet_workload_hours, rep_minutes_per_week
+    from optimizer.progress import Reporter
+
+    p = parse("pipeline", (DEMO_DIR / "pipeline.json").read_text(encoding="utf-8"))
+    assert isinstance(p, PipelineProblem)
+    warnings: list[str] = []
+    count, source, _sol, stats = _field_force(p, 10.0, 0, Reporter(None, time_limit=10.0), warnings)
+    hours = sum(outlet_workload_hours(p).values())
+    busy = hours * 60.0 / (count * rep_minutes_per_week(p, p.reps[0] if p.reps else None))
+    assert source == "staffing" and busy < 0.75
+    assert stats.details["expected_utilisation"] == pytest.approx(busy, abs=1e-3)
+    assert any("keeps only about" in w and f"{busy:.0%}" in w for w in warnings), warnings
