@@ -120,7 +120,7 @@ def period_input(plan: Plan) -> PeriodInput | None:
     """
     g = plan.g
     n_rep = len(g.reps)
-    if n_rep < 2 or not period_applicable(g.vehicles, g.windows[: g.n]):
+    if not period_applicable(g.vehicles, g.windows[: g.n]):
         return None
     if any(len(g.eligible[o]) != n_rep for o in range(g.n)):
         return None
