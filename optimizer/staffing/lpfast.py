@@ -93,6 +93,7 @@ class LpTemplate:
         deal: float = 1.0,
         plan_factor: np.ndarray | None = None,
         hire_slack: bool = False,
+        hire_room: dict[str, np.ndarray] | None = None,
     ) -> MilpResult:
         """LP relaxation of the base problem varied by the scenario's factors.
 
@@ -105,6 +106,8 @@ class LpTemplate:
             ``(D,)`` extra plan multipliers (the round-up margins).
         hire_slack
             Hiring limits tightened by the rounding room, as in :func:`solve_milp`.
+        hire_room
+            Role id -> ``(T,)`` hires held back from the role's limit each month, as in :func:`solve_milp`.
 
         Returns
         -------
@@ -131,18 +134,20 @@ class LpTemplate:
                         hs.changeRowBounds(r, float(need[t]), highspy.kHighsInf)
         for rid, role in prep.roles.items():
             a, maxh = role.attrition, role.max_hires_per_month
+            lim = np.full(prep.T, np.inf)
+            if maxh is not None:
+                lim[:] = max(0.0, maxh - len(prep.groups[rid]) * (1 + a)) if hire_slack else maxh
+                if hire_room is not None and rid in hire_room:
+                    lim = np.maximum(0.0, lim - np.asarray(hire_room[rid], dtype=float))
             for g in prep.groups[rid]:
-                up = self._h_upper[(rid, g)]
-                if maxh is not None and hire_slack:
-                    up = np.minimum(up, max(0.0, maxh - len(prep.groups[rid]) * (1 + a)))
+                up = np.minimum(self._h_upper[(rid, g)], lim)
                 for t, x in enumerate(self._h[(rid, g)]):
                     hs.changeColBounds(self._col[x.name], 0.0, float(up[t]))
             if maxh is not None:
-                room = max(0.0, maxh - len(prep.groups[rid]) * (1 + a)) if hire_slack else maxh
                 for t in range(prep.T):
                     r = self._row.get(_name(f"hire_limit[{rid}|{t}]"))
                     if r is not None:
-                        hs.changeRowBounds(r, -highspy.kHighsInf, float(self._row_upper[r] - maxh + room))
+                        hs.changeRowBounds(r, -highspy.kHighsInf, float(self._row_upper[r] - maxh + lim[t]))
         hs.clearSolver()
         hs.run()
         st = hs.getModelStatus()

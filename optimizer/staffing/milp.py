@@ -132,6 +132,7 @@ def solve_milp(
     int_months: int | None = None,
     fix: dict[Key, tuple[np.ndarray, np.ndarray]] | None = None,
     hire_slack: bool = False,
+    hire_room: dict[str, np.ndarray] | None = None,
     capture: dict[str, Any] | None = None,
     dir_cuts: dict[str, float] | None = None,
     warm: MilpResult | None = None,
@@ -167,6 +168,9 @@ def solve_milp(
     deal_targets
         ``(D, T)`` least deals (last-stage volume) per direction and activity month, used by the
         LP-guided heuristic of :func:`solve_min_cost`.
+    hire_room
+        Role id -> ``(T,)`` hires per month held back from the role's hiring limit (rounding room asked
+        for by the repair loop of :func:`round_up`); on top of ``hire_slack``.
     capture
         When given, the PuLP model (``"model"``) and its headcount / hire variables (``"n"``, ``"h"``)
         are stored in it and nothing is solved (status ``no_solution``); :mod:`optimizer.staffing.lpfast`
@@ -209,6 +213,9 @@ def solve_milp(
         if maxh is not None and hire_slack:
             # room kept for rounding up: at most one more hire per group, plus its back-fill
             maxh = max(0.0, maxh - len(prep.groups[rid]) * (1 + a))
+        maxh_t: list[float | None] = [maxh] * T
+        if maxh is not None and hire_room is not None and rid in hire_room:
+            maxh_t = [max(0.0, maxh - float(hire_room[rid][t])) for t in range(T)]
         maxn = None if f"max_headcount:{rid}" in relaxed else role.max_headcount
         for g in prep.groups[rid]:
             key = (rid, g)
@@ -218,7 +225,7 @@ def solve_milp(
             hv = [
                 # integer although the least hires max(0, n[t] - n[t-1]) are integer anyway: CBC proves
                 # infeasible plans (hiring limits) in a second with integer hires and not in 30 s without
-                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh if maxh is not None else None, cat=cats[t])
+                pulp.LpVariable(f"h[{tag}|{t}]", 0, maxh_t[t], cat=cats[t])
                 for t in range(T)
             ]
             if fix is not None and key in fix:
@@ -266,7 +273,7 @@ def solve_milp(
                     for var, val in bc.items():
                         lim[var] = lim.get(var, 0.0) + val
                     lim_k += bk
-                m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh, f"hire_limit[{rid}|{t}]"
+                m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh_t[t], f"hire_limit[{rid}|{t}]"
     eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
     cut_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
     if dir_cuts and mode == "min_cost":
@@ -595,7 +602,7 @@ def _decomposable(prep: Prepared, mode: Mode, kw: dict[str, Any]) -> bool:
     from optimizer.staffing.bounds import applicable
 
     plain = not any(kw.get(k) for k in ("relax", "revenue_floor", "shortfall_cap", "deal_targets", "fix", "int_months",
-                                        "budget", "hire_slack"))
+                                        "budget", "hire_slack", "hire_room"))
     return mode == "min_cost" and plain and kw.get("integer", True) and applicable(prep)
 
 
@@ -664,17 +671,28 @@ def fix_and_relax(
 
 
 def round_up(prep: Prepared, *, time_limit: float | None = None,
-             margins: Sequence[tuple[float, bool]] = ((0.0, False), (0.0, True), (0.02, True)),
-             lp_solve: Callable[[np.ndarray, bool], MilpResult] | None = None,
+             margins: Sequence[tuple[float, bool]] = ((0.0, False),),
+             lp_solve: Callable[[np.ndarray, dict[str, np.ndarray]], MilpResult] | None = None,
+             repairs: int = 8,
              **kw: Any) -> MilpResult:
-    """Fast ``min_cost`` heuristic: LP relaxation, headcount rounded up, volumes re-solved.
+    """Fast ``min_cost`` heuristic: LP relaxation, headcount rounded up, checked, repaired through the LP.
 
-    Rounds every fractional headcount of the LP answer up (hires = the increases), then solves the
-    LP of the volumes with that staffing fixed. When ramp-up of the extra hires costs too much
-    capacity, or rounding breaks a hiring limit, the LP is re-solved on a slightly higher plan and/or
-    with hiring limits tightened by the rounding room (``margins``) and rounded again. Two LP
-    solves per attempt, so it is the method of choice for large scenario sweeps; ``None`` status
-    ``no_solution`` when every margin fails (use :func:`fix_and_relax` then).
+    Rounds every fractional headcount of the LP answer up (hires = the increases; managers and
+    support lifted to their ratios), then checks the integer staffing with the model's own rules
+    (:func:`staffing_volumes`, or the LP of the volumes when a producer is shared). Rounding can fail
+    in two ways, and each is repaired by re-solving the LP with the failure priced in, then rounding
+    again (at most ``repairs`` times):
+
+    * a hiring limit broken in some months (the rounded hires plus their back-fill exceed it): those
+      months' limits are lowered in the LP by the excess (``hire_room``), so the LP hires earlier or
+      elsewhere;
+    * a direction's plan missed (the extra hires' ramp-up costs capacity): that direction's plan is
+      raised in the LP by its shortfall (at least 0.5 %).
+
+    Each repair is one LP solve (milliseconds with :class:`optimizer.staffing.lpfast.LpTemplate`),
+    so the method stays the one of choice for large scenario sweeps; status ``no_solution`` when
+    the repairs run out (use :func:`fix_and_relax` then), ``infeasible`` when the LP relaxation of
+    the problem itself is infeasible.
 
     Parameters
     ----------
@@ -683,10 +701,13 @@ def round_up(prep: Prepared, *, time_limit: float | None = None,
     time_limit
         Seconds.
     margins
-        ``(plan margin, tighten hiring limits)`` tried in turn.
+        ``(plan margin, hiring room)`` starting points tried in turn, each followed by its repairs;
+        hiring room keeps one hire plus its back-fill per group under every limit.
     lp_solve
-        Solves the LP relaxation for ``(plan_factor, hire_slack)`` instead of building the PuLP model
+        Solves the LP relaxation for ``(plan_factor, hire_room)`` instead of building the PuLP model
         (a re-used :class:`optimizer.staffing.lpfast.LpTemplate` in sweeps); only ``n`` is read.
+    repairs
+        LP re-solves allowed after each starting point.
     **kw
         Passed to :func:`solve_milp`.
 
@@ -696,47 +717,150 @@ def round_up(prep: Prepared, *, time_limit: float | None = None,
         ``feasible`` staffing, or ``infeasible`` (LP relaxation infeasible) / ``no_solution``.
     """
     t0 = time.monotonic()
-    base = np.ones(len(prep.dirs)) if kw.get("plan_factor") is None else np.asarray(kw["plan_factor"], dtype=float)
-    kw = {k: v for k, v in kw.items() if k not in ("plan_factor", "integer", "fix", "mode")}
+    T, D = prep.T, len(prep.dirs)
+    base = np.ones(D) if kw.get("plan_factor") is None else np.asarray(kw["plan_factor"], dtype=float)
+    kw = {k: v for k, v in kw.items() if k not in ("plan_factor", "integer", "fix", "mode", "hire_room", "hire_slack")}
+    solver_free = _no_shared_producers(prep) and not kw.get("relax") and kw.get("budget") is None
+    limited = {rid: float(r.max_hires_per_month) for rid, r in prep.roles.items()
+               if r.max_hires_per_month is not None and not ("hiring" in set(kw.get("relax", ()))
+                                                             or f"hiring:{rid}" in set(kw.get("relax", ())))}
+    lps = 0
     for i, (mg, slack) in enumerate(margins):
-        rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
-        if lp_solve is not None:
-            lp = lp_solve(base * (1 + mg), slack)
-        else:
-            lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=base * (1 + mg), time_limit=rem,
-                            hire_slack=slack, **kw)
-        if not lp.ok:
-            if i == 0:
-                return lp
-            continue
-        n_int = {key: np.ceil(nv - 1e-6) for key, nv in lp.n.items()}
-        # rounding the managed groups up can break a span rule: lift the managers, bottom-up
-        for _ in range(len(prep.roles)):
-            changed = False
-            for _i, rid, other, ratio, _kind in structure_pairs(prep):
-                for g in prep.groups[rid]:
-                    managed = (np.sum([n_int[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
-                               else n_int[(other, g)])
-                    need = np.ceil(managed / ratio - 1e-9)
-                    if np.any(need > n_int[(rid, g)]):
-                        n_int[(rid, g)] = np.maximum(n_int[(rid, g)], need)
-                        changed = True
-            if not changed:
+        factor = base * (1 + mg)
+        room: dict[str, np.ndarray] = {}
+        if slack:
+            room = {rid: np.full(T, len(prep.groups[rid]) * (1 + prep.roles[rid].attrition)) for rid in limited}
+        tries = 0
+        for _rep in range(repairs + 1):
+            if time_limit is not None and lps > 0 and time.monotonic() - t0 > time_limit:
+                return MilpResult("no_solution", method="lp-round-up out of time", runtime=time.monotonic() - t0)
+            rem = None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
+            lps += 1
+            if lp_solve is not None:
+                lp = lp_solve(factor, room)
+            else:
+                lp = solve_milp(prep, mode="min_cost", integer=False, plan_factor=factor, time_limit=rem,
+                                hire_room=room, **kw)
+            if not lp.ok:
+                if i == 0 and _rep == 0:
+                    return lp  # the LP relaxation itself: infeasible (or no answer)
                 break
-        fix: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
-        for key, nv in n_int.items():
-            prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
-            fix[key] = (nv, np.maximum(0.0, nv - prev))
-        if _no_shared_producers(prep) and not kw.get("relax") and kw.get("budget") is None:
-            res = staffing_volumes(prep, {k: v[0] for k, v in fix.items()}, {k: v[1] for k, v in fix.items()}, base)
-        else:
-            res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
-        if res.ok:
+            n_int = _round_and_lift(prep, lp.n)
+            fix = {key: (nv, _least_hires(prep, key, nv)) for key, nv in n_int.items()}
+            excess = _hire_excess(prep, n_int, fix, limited)
+            if excess:
+                # the LP's own hires in those months, less what the rounding added on top of the limit (and
+                # half a hire more per failed try: the LP can move a fraction that rounds up the same)
+                tries += 1
+                for rid, ex in excess.items():
+                    used = _hires_total(prep, rid, lp.n, lp.h)
+                    cap = np.where(ex > 0, used - ex - 0.5 * (tries - 1), np.inf)
+                    room[rid] = np.maximum(room.get(rid, np.zeros(T)), limited[rid] - cap)
+                continue
+            if solver_free:
+                res = staffing_volumes(prep, n_int, {k: v[1] for k, v in fix.items()}, base, check_plan=False)
+                short = _shortfall(prep, res, base) if res.ok else None
+                if res.ok and short is not None and not np.any(short > 0):
+                    res.status = "feasible"
+                elif res.ok and short is not None:
+                    # plan missed by the rounding: raise those plans in the LP by what is missing
+                    plan = prep.plan.sum(axis=1) * base
+                    factor = factor * (1 + np.where(short > 0, np.maximum(short / np.maximum(plan, 1e-9), 0.005), 0))
+                    continue
+                else:
+                    break
+            else:
+                res = solve_milp(prep, mode="min_cost", integer=False, fix=fix, plan_factor=base, time_limit=rem, **kw)
+                if not res.ok:
+                    factor = factor * 1.01
+                    continue
             res.status = "feasible"
-            res.method = f"lp-round-up (margin {mg:g}{', hiring room' if slack else ''})"
+            res.method = f"lp-round-up ({lps} LP{'s' if lps > 1 else ''})"
             res.runtime = time.monotonic() - t0
             return res
     return MilpResult("no_solution", method="lp-round-up failed", runtime=time.monotonic() - t0)
+
+
+def _round_and_lift(prep: Prepared, n: dict[Key, np.ndarray]) -> dict[Key, np.ndarray]:
+    """Headcounts rounded up, producers kept at a non-negative effective headcount, managers and support lifted.
+
+    Rounding the months before a drop up adds hires and back-fill whose ramp-up loss can exceed a small
+    headcount kept afterwards (capacity below zero, which the model forbids): such months get one
+    more position until it holds.
+    """
+    n_int = {key: np.ceil(nv - 1e-6) for key, nv in n.items()}
+    producers = {r for rs in prep.producers.values() for r in rs}
+    for _ in range(4 * len(prep.roles) + prep.T):
+        changed = False
+        for key, nv in n_int.items():
+            role = prep.roles[key[0]]
+            if key[0] not in producers or not role.ramp:
+                continue
+            eff = _effective(prep, key, nv, _least_hires(prep, key, nv))
+            bad = np.flatnonzero(eff < -1e-9)
+            if bad.size:
+                nv[bad[0]] += 1.0
+                changed = True
+        for _i, rid, other, ratio, _kind in structure_pairs(prep):
+            for g in prep.groups[rid]:
+                managed = (np.sum([n_int[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
+                           else n_int[(other, g)])
+                need = np.ceil(managed / ratio - 1e-9)
+                if np.any(need > n_int[(rid, g)]):
+                    n_int[(rid, g)] = np.maximum(n_int[(rid, g)], need)
+                    changed = True
+        if not changed:
+            break
+    return n_int
+
+
+def _effective(prep: Prepared, key: Key, nv: np.ndarray, hv: np.ndarray) -> np.ndarray:
+    """Effective (ramp-weighted) headcount of a group for headcount ``nv`` and growth hires ``hv``."""
+    role = prep.roles[key[0]]
+    prevn = np.concatenate([[float(prep.current[key])], nv[:-1]])
+    back = role.attrition * prevn
+    eff = nv.astype(float).copy()
+    for k, rk in enumerate(role.ramp):
+        if k < prep.T:
+            eff[k:] -= (1 - rk) * (hv[: prep.T - k] + back[: prep.T - k])
+    return eff
+
+
+def _least_hires(prep: Prepared, key: Key, nv: np.ndarray) -> np.ndarray:
+    prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
+    return np.asarray(np.maximum(0.0, nv - prev))
+
+
+def _hire_excess(prep: Prepared, n: dict[Key, np.ndarray], fix: dict[Key, tuple[np.ndarray, np.ndarray]],
+                 limited: dict[str, float]) -> dict[str, np.ndarray]:
+    """Role id -> ``(T,)`` hires (growth + back-fill) above the role's limit, for roles over it in some month."""
+    out: dict[str, np.ndarray] = {}
+    for rid, maxh in limited.items():
+        ex = _hires_total(prep, rid, n, {k: v[1] for k, v in fix.items()}) - maxh
+        if np.any(ex > 1e-6):
+            out[rid] = np.where(ex > 1e-6, ex + 1e-3, 0.0)
+    return out
+
+
+def _hires_total(prep: Prepared, rid: str, n: dict[Key, np.ndarray], h: dict[Key, np.ndarray]) -> np.ndarray:
+    """``(T,)`` hires (growth + back-fill) of role ``rid`` over its groups."""
+    a = prep.roles[rid].attrition
+    tot = np.zeros(prep.T)
+    for g in prep.groups[rid]:
+        prev = np.concatenate([[float(prep.current[(rid, g)])], n[(rid, g)][:-1]])
+        tot += h[(rid, g)] + a * prev
+    return tot
+
+
+def _shortfall(prep: Prepared, res: MilpResult, plan_factor: np.ndarray) -> np.ndarray:
+    """``(D,)`` revenue missing to each direction's plan (monthly basis: summed over the short months)."""
+    plan = prep.plan * np.asarray(plan_factor, dtype=float)[:, None]
+    tol = 1e-6 * np.maximum(1.0, plan.sum(axis=1))
+    if prep.problem.plan_basis == "horizon":
+        gap = plan.sum(axis=1) - res.rev.sum(axis=1)
+    else:
+        gap = np.maximum(0.0, plan - res.rev).sum(axis=1)
+    return np.where(gap > tol, gap, 0.0)
 
 
 def _no_shared_producers(prep: Prepared) -> bool:
@@ -744,7 +868,8 @@ def _no_shared_producers(prep: Prepared) -> bool:
 
 
 def staffing_volumes(
-    prep: Prepared, n: dict[Key, np.ndarray], h: dict[Key, np.ndarray], plan_factor: np.ndarray | None = None
+    prep: Prepared, n: dict[Key, np.ndarray], h: dict[Key, np.ndarray], plan_factor: np.ndarray | None = None,
+    *, check_plan: bool = True,
 ) -> MilpResult:
     """Evaluate a fixed integer staffing without a solver (no shared producing roles).
 
@@ -761,6 +886,8 @@ def staffing_volumes(
         Headcount and growth hires per ``(role, group)``.
     plan_factor
         Plan multipliers per direction.
+    check_plan
+        False skips the plan rows (the caller reads the revenue ``rev``; everything else is checked).
 
     Returns
     -------
@@ -821,7 +948,9 @@ def staffing_volumes(
             res.rev[d, lag:] += direction.avg_deal * vd[-1][: T - lag]
         plan = prep.plan[d] * factor[d]
         scale = tol * max(1.0, float(plan.sum()))
-        if p.plan_basis == "horizon":
+        if not check_plan:
+            pass
+        elif p.plan_basis == "horizon":
             if res.rev[d].sum() < plan.sum() - scale:
                 return MilpResult("infeasible")
         elif np.any(res.rev[d] < plan - scale):

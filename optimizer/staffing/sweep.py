@@ -92,18 +92,23 @@ def apply_scenario(problem: StaffingProblem, sc: Scenario) -> StaffingProblem:
     return StaffingProblem.model_validate(data)
 
 
-def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> dict[str, Any]:
+def solve_scenario(
+    args: tuple[StaffingProblem, Scenario, float, int, int] | tuple[StaffingProblem, Scenario, float, int, int, bool],
+) -> dict[str, Any]:
     """Solve one scenario (runs in a worker process) and return its table row.
 
-    ``p_hit`` is the Monte Carlo probability that the staffing sized for the scenario hits the
-    *base* plan (under the scenario's conversion and deal size), so plan margins show as odds.
+    ``args`` is ``(problem, scenario, time_limit, draws, seed[, keep_staffing])``. ``p_hit`` is the
+    Monte Carlo probability that the staffing sized for the scenario hits the *base* plan (under the
+    scenario's conversion and deal size), so plan margins show as odds. With ``keep_staffing`` the row
+    also carries ``staffing``: ``"role|group"`` -> ``{"n": [...], "h": [...]}``.
     """
     from optimizer.staffing import report
     from optimizer.staffing.milp import MilpResult, round_up, solve_best
     from optimizer.staffing.montecarlo import probability
     from optimizer.staffing.prep import prepare
 
-    problem, sc, time_limit, draws, seed = args
+    problem, sc, time_limit, draws, seed = args[:5]
+    keep = bool(args[5]) if len(args) > 5 else False
     t0 = time.monotonic()
     c0 = _cpu()
     p = apply_scenario(problem, sc)
@@ -112,8 +117,8 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
     tpl = _template(problem)
     if tpl is not None:
         # the base model re-solved in process with the scenario's numbers (see optimizer.staffing.lpfast)
-        res = round_up(prep, time_limit=time_limit, lp_solve=lambda f, slack: tpl.solve(
-            plan=sc.plan, conversion=sc.conversion, deal=sc.deal, plan_factor=f, hire_slack=slack))
+        res = round_up(prep, time_limit=time_limit, lp_solve=lambda f, room: tpl.solve(
+            plan=sc.plan, conversion=sc.conversion, deal=sc.deal, plan_factor=f, hire_room=room))
     if res.status == "no_solution":
         res = solve_best(prep, mode="min_cost", exact=False, fast=True, time_limit=time_limit, solver=p.solver,
                          seed=seed)
@@ -132,6 +137,8 @@ def solve_scenario(args: tuple[StaffingProblem, Scenario, float, int, int]) -> d
             base_plan = prepare(apply_scenario(problem, Scenario(sc.name, 1.0, sc.conversion, sc.deal, sc.cost)))
             row["p_hit"] = probability(base_plan, res.cap, draws, seed).overall
     row["method"] = row_method
+    if keep and res.ok:
+        row["staffing"] = {f"{r}|{g}": {"n": res.n[(r, g)].tolist(), "h": res.h[(r, g)].tolist()} for r, g in res.n}
     row["runtime_s"] = round(time.monotonic() - t0, 3)
     row["cpu_s"] = round(_cpu() - c0, 3)
     return row
@@ -171,6 +178,7 @@ def run_sweep(
     draws: int = 1_000,
     seed: int = 0,
     budget_s: float | None = None,
+    keep_staffing: bool = False,
 ) -> list[dict[str, Any]]:
     """Solve every scenario, in parallel over ``workers`` processes.
 
@@ -190,13 +198,15 @@ def run_sweep(
         Seed of every scenario's draws.
     budget_s
         Stop starting new scenarios after this many seconds (the rows returned are those finished).
+    keep_staffing
+        Add each scenario's headcount and hires to its row (``staffing``, see :func:`solve_scenario`).
 
     Returns
     -------
     list of dict
         One tidy row per finished scenario, in the input order.
     """
-    jobs = [(problem, sc, time_limit, draws, seed) for sc in scenarios]
+    jobs = [(problem, sc, time_limit, draws, seed, keep_staffing) for sc in scenarios]
     t0 = time.monotonic()
     if workers <= 1:
         out = []

@@ -57,8 +57,8 @@ def test_round_up_with_template_is_feasible_and_deterministic() -> None:
     tpl = LpTemplate(prepare(base))
     sc = Scenario(plan=1.1, conversion=0.95)  # rounding needs the hiring room here (second margin)
     prep = prepare(apply_scenario(base, sc))
-    runs = [round_up(prep, lp_solve=lambda f, s: tpl.solve(plan=sc.plan, conversion=sc.conversion, plan_factor=f,
-                                                          hire_slack=s)) for _ in range(2)]
+    runs = [round_up(prep, lp_solve=lambda f, room: tpl.solve(plan=sc.plan, conversion=sc.conversion, plan_factor=f,
+                                                             hire_room=room)) for _ in range(2)]
     r = runs[0]
     assert r.status == "feasible"
     assert all(np.array_equal(r.n[k], runs[1].n[k]) for k in r.n)
