@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -71,16 +70,28 @@ async def get_tenant(request: Request, api_key: Annotated[str | None, Depends(ap
     ApiError
         401 when keys are configured and the key is missing or unknown.
     """
-    table: dict[str, str] = request.app.state.keys
+    return tenant_for(request.app.state.keys, api_key)
+
+
+def tenant_for(table: dict[str, str], api_key: str | None) -> str:
+    """The tenant of ``api_key`` in ``table`` (``sha256(key)`` -> tenant); ``default`` when no keys are configured.
+
+    The key is hashed and looked up in a dict: one SHA-256 and one hash-table probe per request, the
+    same cost for any number of keys. Comparing digests (not keys) leaks nothing useful through timing.
+
+    Raises
+    ------
+    ApiError
+        401 when keys are configured and the key is missing or unknown.
+    """
     if not table:
         return DEFAULT_TENANT
     if not api_key:
         raise ApiError(401, "unauthorized", "missing X-API-Key header", headers={"WWW-Authenticate": "API-Key"})
-    digest = hash_key(api_key)
-    for known, tenant in table.items():
-        if hmac.compare_digest(known, digest):
-            return tenant
-    raise ApiError(401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "API-Key"})
+    tenant = table.get(hash_key(api_key))
+    if tenant is None:
+        raise ApiError(401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "API-Key"})
+    return tenant
 
 
 Tenant = Annotated[str, Depends(get_tenant)]

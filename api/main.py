@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,8 @@ from api.routes import batches, jobs, system
 from api.schemas import BatchRequest, ErrorResponse, JobRequest
 from api.settings import Settings
 from api.store import SqlJobStore
+from api.submits import SubmitQueue
+from api.wakeup import WakeListener, noop, wake_sender
 from optimizer.errors import ErrorItem, InputError, format_path
 
 log = logging.getLogger("salesplan.api")
@@ -278,6 +281,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     keys = settings.key_table()
     store = SqlJobStore(settings.database_url)
+    submits = SubmitQueue(store)
+    if settings.supervisor_pid is not None:
+        _exit_with_supervisor(settings.supervisor_pid)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -285,6 +291,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.start_dispatcher:
             dispatcher = Dispatcher(store, make_executor(settings), settings)
             dispatcher.start()
+            app.state.wake = dispatcher.wake
+        elif settings.wake_port is not None:  # the dispatcher is the supervisor's
+            app.state.wake = wake_sender(settings.wake_port)
         app.state.dispatcher = dispatcher
         try:
             yield
@@ -292,6 +301,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if dispatcher is not None:
                 dispatcher.stop()
             app.state.dispatcher = None
+            app.state.wake = noop
 
     app = FastAPI(
         title="salesplan jobs API",
@@ -304,6 +314,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.keys = keys
     app.state.dispatcher = None
+    app.state.submits = submits
+    app.state.wake = noop
     app.state.http_stats = HttpStats()
     _install_handlers(app)
     app.include_router(jobs.router)
@@ -325,7 +337,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
+def _exit_with_supervisor(pid: int) -> None:
+    """In an HTTP process of ``serve --workers N``: exit when the supervisor ``pid`` dies (even by ``kill -9``).
+
+    Its dispatcher and solver workers die with it; an HTTP process left behind would keep accepting
+    jobs nobody runs until a restart, and keep the port.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="salesplan-supervisor-watch", daemon=True).start()
+
+
+def _uvicorn_options() -> dict[str, Any]:
+    """uvloop and httptools when installed (they are pinned dependencies), else uvicorn's pure-Python ones."""
+    opts: dict[str, Any] = {}
+    for name, module in (("loop", "uvloop"), ("http", "httptools")):
+        try:
+            __import__(module)
+            opts[name] = module
+        except ImportError:
+            opts[name] = "auto"
+    return opts
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None,
+          workers: int | None = None) -> None:
     """Run the API with uvicorn (``salesplan serve``).
 
     Parameters
@@ -336,6 +377,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         TCP port.
     settings
         Server settings; default: from the environment.
+    workers
+        HTTP server processes; default ``settings.server_workers`` (``SALESPLAN_SERVER_WORKERS``). With
+        more than one, this process becomes their supervisor and runs the one dispatcher (job recovery,
+        claims, the executor and its worker cap); the HTTP processes only validate, store and answer.
 
     Raises
     ------
@@ -345,6 +390,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     import uvicorn
 
     settings = settings or Settings()
+    n = settings.server_workers if workers is None else workers
+    if n < 1:
+        raise InputError([ErrorItem("workers", f"must be at least 1, not {n}")])
     try:
         settings.key_table()
     except (ValueError, OSError) as exc:
@@ -353,20 +401,54 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         raise InputError([ErrorItem("host", f"refusing to bind {host} without API keys: set SALESPLAN_API_KEYS "
                                             "(key:tenant,...) or SALESPLAN_API_KEYS_FILE, or bind 127.0.0.1")])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    opts: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "timeout_graceful_shutdown": 5,
+                            **_uvicorn_options()}
+    if n == 1:
+        uvicorn.run(create_app(settings), **opts)
+        return
+    _serve_many(n, settings, opts)
+
+
+def _serve_many(n: int, settings: Settings, opts: dict[str, Any]) -> None:
+    """Supervise ``n`` HTTP processes; run the only dispatcher here."""
+    import uvicorn
+
+    store = SqlJobStore(settings.database_url)  # creates the tables once, before the HTTP processes start
+    dispatcher: Dispatcher | None = None
+    listener = WakeListener()
+    if settings.start_dispatcher:
+        dispatcher = Dispatcher(store, make_executor(settings), settings)
+        dispatcher.start()  # recovers the jobs of a stopped server: once, here
+        listener.start(dispatcher.wake)
+    # the HTTP processes are spawned: they read their settings from the environment
+    env = {f"SALESPLAN_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None}
+    env.update(SALESPLAN_START_DISPATCHER="false", SALESPLAN_WAKE_PORT=str(listener.port),
+               SALESPLAN_SUPERVISOR_PID=str(os.getpid()), SALESPLAN_SERVER_WORKERS="1")
+    os.environ.update(env)
+    log.info("supervisor %d: %d HTTP processes, dispatcher here (wake-ups on udp 127.0.0.1:%d)", os.getpid(), n,
+             listener.port)
+    try:
+        uvicorn.run("api.main:create_app", factory=True, workers=n, **opts)
+    finally:
+        listener.close()
+        if dispatcher is not None:
+            dispatcher.stop()
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m api.main [--host H] [--port P]`` (the same as ``salesplan serve``)."""
+    """``python -m api.main [--host H] [--port P] [--workers N]`` (the same as ``salesplan serve``)."""
     import argparse
     import sys
 
     ap = argparse.ArgumentParser(prog="python -m api.main", description="salesplan jobs API")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="HTTP server processes (default: SALESPLAN_SERVER_WORKERS, 1)")
     args = ap.parse_args(argv)
     try:
-        serve(host=args.host, port=args.port)
+        serve(host=args.host, port=args.port, workers=args.workers)
     except InputError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         server refuses to bind anything but loopback.
     overrun_grace_s
         A run still going this long after its time limit is stopped by force and the job failed.
+    server_workers
+        HTTP server processes (``salesplan serve --workers N``). With more than one, a supervisor
+        process runs the only dispatcher (and its executor) and the HTTP processes wake it after a
+        submission; they exit when the supervisor dies.
+    wake_port, supervisor_pid
+        Set by the supervisor for its HTTP processes (internal): the UDP port on 127.0.0.1 where the
+        dispatcher listens for wake-ups, and the pid whose death ends them.
     worker_nice
         Niceness added to local worker processes so solves never starve the API itself.
     api_keys_file
@@ -62,6 +69,9 @@ class Settings(BaseSettings):
     start_dispatcher: bool = True
     worker_nice: int = Field(10, ge=0, le=19)
     overrun_grace_s: float = Field(30.0, gt=0)
+    server_workers: int = Field(1, ge=1, le=64)
+    wake_port: int | None = Field(None, ge=1, le=65535)
+    supervisor_pid: int | None = Field(None, ge=1)
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

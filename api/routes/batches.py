@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import ValidationError
 
-from api.deps import ApiError, AppSettings, MaybeDispatcher, Store, Tenant
+from api.deps import ApiError, AppSettings, Store, Tenant
 from api.routes.jobs import IdempotencyKey, answer_submission, check_job, idempotency_conflict, invalid, request_body
 from api.schemas import BatchJob, BatchOut, JobOptions, ts
 from api.store import FINAL, BatchRecord, IdempotencyConflict, NewJob
@@ -39,11 +39,11 @@ def batch_out(b: BatchRecord) -> BatchOut:
              responses={200: {"model": BatchOut, "description": "an earlier batch with the same Idempotency-Key"}})
 def submit_batch(
     body: Annotated[Any, Body()],
+    request: Request,
     response: Response,
     tenant: Tenant,
     store: Store,
     settings: AppSettings,
-    dispatcher: MaybeDispatcher,
     idempotency_key: IdempotencyKey = None,
 ) -> BatchOut:
     """Queue every job of the batch (all or none: any invalid item answers 422 naming each field)."""
@@ -79,7 +79,7 @@ def submit_batch(
         rec, created = store.create_batch(tenant, items, idempotency_key)
     except IdempotencyConflict:
         raise idempotency_conflict() from None
-    answer_submission(created, response, dispatcher)
+    answer_submission(created, response, request.app.state.wake)
     response.headers["Location"] = f"/v1/batches/{rec.id}"
     return batch_out(rec)
 
