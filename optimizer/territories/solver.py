@@ -45,6 +45,7 @@ from optimizer.model.territories import (
 )
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.territories.alloc import State, cost_matrix, solve_allocation
+from optimizer.territories.centres import centre_search
 from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
 from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
@@ -54,6 +55,7 @@ DEFAULT_TIME_LIMIT = 30.0
 EXACT_FIXED_MAX_PAIRS = 20_000
 EXACT_PMEDIAN_MAX_UNITS = 24
 FULL_LP_MAX_PAIRS = 400_000
+FLOW_SEARCH_MAX_PAIRS = 100_000
 PARETO_GRID = 18
 
 
@@ -107,6 +109,11 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
     def stop() -> bool:
         return rep.should_stop or (budget is not None and rep.elapsed() > budget)
 
+    if inst.n * inst.k <= FLOW_SEARCH_MAX_PAIRS and not (inst.current >= 0).any():
+        stats["method"] = "vertex substitution on the balanced transport flow + Hess re-centring (iterated)"
+        a, med, _, runs = centre_search(inst, rng, stop, on_best, kk=kk)
+        stats["descents"] = runs  # one substitution search per descent
+        return a, med, False
     a, med, _, runs = location_allocation(inst, rng, stop, on_best, kk=kk)
     stats["descents"] = runs
     return a, med, False

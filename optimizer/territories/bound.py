@@ -1,0 +1,200 @@
+"""Lower bound for territories with centres chosen among the units: Lagrangian of the p-median-with-balance LP.
+
+Model (every unit a candidate centre ``j``; ``x[i, j]`` unit ``i`` in the territory centred on ``j``)::
+
+    min  sum_ij c[i, j] x[i, j]                 c[i, j] = wt[i] * km(i, j)
+    s.t. sum_j x[i, j] = 1                      every unit assigned
+         lo y[j] <= sum_i w[i] x[i, j] <= hi y[j]   workload balance of open territories
+         x[i, j] <= y[j],  x[j, j] = y[j],  sum_j y[j] = p,  0 <= x, y <= 1
+
+Relaxing the assignment rows with multipliers ``lam`` leaves, for each candidate ``j``, a fractional
+knapsack with a lower and an upper weight bound (solved exactly by sorting on ``(c - lam) / w``), and
+the ``p`` cheapest candidates are opened. For *every* ``lam`` the value ``L(lam) = sum(lam) + sum of the
+p smallest column values`` is a valid lower bound on any balanced partition's dispersion (the medoid of
+a territory is one of its units, so the partition's dispersion is a feasible point of the model); its
+maximum equals the LP relaxation's value. ``lam`` is improved by subgradient steps (Polyak step towards
+an upper bound) until the time budget ends, and the best ``L`` seen is returned.
+
+Only the workload balance is kept (other measures, capacities that differ per territory, locks and move
+costs are relaxed or make the bound unavailable, see :func:`bound_applicable`), which keeps it valid.
+The column values also rank the units as centres (``rank``): the LP-guided start of the search.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.territories.instance import FloatArray, Instance, IntArray
+
+CHUNK_ELEMS = 4_000_000
+"""Largest number of matrix entries (units x candidates) handled at once (memory cap)."""
+
+
+@dataclass
+class BoundResult:
+    """Best Lagrangian bound found and the information behind it.
+
+    Attributes
+    ----------
+    value
+        Valid lower bound on ``sum wt * km to the weighted medoid`` (the solver's objective).
+    iterations
+        Subgradient iterations run.
+    lam
+        Multipliers that gave ``value``.
+    open_freq
+        Fraction of the (late) iterations in which each unit was among the ``p`` opened candidates:
+        an estimate of the LP's ``y``.
+    col_value
+        Column values at ``lam`` (reduced cost of opening each unit as a centre).
+    """
+
+    value: float
+    iterations: int
+    lam: FloatArray
+    open_freq: FloatArray
+    col_value: FloatArray
+
+
+def bound_applicable(inst: Instance) -> bool:
+    """True when the Lagrangian bound applies: centres chosen by the solver among at least ``k`` units.
+
+    Locks, move caps, other balanced measures and contiguity only add constraints, and move costs are
+    non-negative, so the bound of the relaxed model stays a valid bound on the objective.
+    """
+    return bool(not inst.fixed and 1 <= inst.k <= inst.n and bool((inst.move_cost >= 0).all()))
+
+
+def _columns(inst: Instance, cols: IntArray, lam: FloatArray, lo: float, hi: float,
+             want_x: bool = False) -> tuple[FloatArray, list[FloatArray] | None]:
+    """Value of the fractional knapsack of each candidate centre in ``cols`` (and its x when asked)."""
+    w = inst.measures[:, 0]
+    wpos = np.maximum(w, 1e-12)
+    d = inst.km(slice(None), inst.xy[cols])  # n x m
+    r = inst.wt[:, None] * d - lam[:, None]
+    m = len(cols)
+    # the centre is in its own territory: take it first (ratio -inf)
+    ratio = r / wpos[:, None]
+    ratio[cols, np.arange(m)] = -np.inf
+    order = np.argsort(ratio, axis=0, kind="stable")
+    rs = np.take_along_axis(r, order, axis=0)
+    ws = w[order]
+    cw = np.cumsum(ws, axis=0)
+    cr = np.cumsum(rs, axis=0)
+    wneg = np.where(r < 0, w[:, None], 0.0).sum(0)
+    wneg = wneg + np.where(r[cols, np.arange(m)] >= 0, w[cols], 0.0)
+    target = np.clip(wneg, lo, hi)
+    # number of whole items taken: cw[k-1] <= target, the next item taken fractionally
+    kfull = (cw <= target[None, :] + 1e-12).sum(0)
+    val = np.where(kfull > 0, cr[np.maximum(kfull - 1, 0), np.arange(m)], 0.0)
+    prev_w = np.where(kfull > 0, cw[np.maximum(kfull - 1, 0), np.arange(m)], 0.0)
+    has_next = kfull < inst.n
+    nxt = np.minimum(kfull, inst.n - 1)
+    frac = np.where(has_next, np.clip((target - prev_w) / np.maximum(ws[nxt, np.arange(m)], 1e-12), 0.0, 1.0), 0.0)
+    val = val + frac * np.where(has_next, rs[nxt, np.arange(m)], 0.0)
+    # infeasible column: the centre alone is over hi, or all units cannot reach lo
+    bad = (w[cols] > hi + 1e-9) | (cw[-1] < lo - 1e-9)
+    val = np.where(bad, np.inf, val)
+    xs: list[FloatArray] | None = None
+    if want_x:
+        xs = []
+        for q in range(m):
+            x = np.zeros(inst.n)
+            x[order[: kfull[q], q]] = 1.0
+            if has_next[q]:
+                x[order[nxt[q], q]] = frac[q]
+            xs.append(x)
+    return val, xs
+
+
+def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float | None = None,
+                     lam0: FloatArray | None = None, max_iter: int = 2000, theta0: float = 1.0) -> BoundResult | None:
+    """Maximise the Lagrangian of the p-median-with-balance LP by subgradient steps.
+
+    Parameters
+    ----------
+    inst
+        Instance with centres chosen by the solver (see :func:`bound_applicable`).
+    time_limit
+        Seconds; the best bound so far is returned when they run out (every iterate is valid).
+    upper
+        Objective of a known solution (target of the Polyak step); estimated when missing.
+    lam0
+        Starting multipliers (default: each unit's weighted distance to its ``n/p``-th nearest unit, a
+        typical assignment cost).
+    max_iter
+        Iteration cap.
+    theta0
+        Initial step factor (halved after 20 iterations without improvement).
+
+    Returns
+    -------
+    BoundResult or None
+        None when the bound does not apply.
+    """
+    if not bound_applicable(inst):
+        return None
+    t_end = time.monotonic() + max(0.05, time_limit)
+    n, p = inst.n, inst.k
+    # one workload range valid for every territory (relaxation when capacities differ)
+    lo = float(np.min(inst.lo[:, 0])) if np.isfinite(inst.lo[:, 0]).all() else 0.0
+    hi = float(np.max(inst.hi[:, 0])) if np.isfinite(inst.hi[:, 0]).all() else float(inst.measures[:, 0].sum())
+    lo = max(lo, 0.0)
+    step = max(1, CHUNK_ELEMS // max(n, 1))
+    blocks = [np.arange(s, min(n, s + step)) for s in range(0, n, step)]
+    if lam0 is None:
+        probe = np.arange(n) if n <= 3000 else np.sort(np.random.default_rng(0).choice(n, 3000, replace=False))
+        kth = min(len(probe) - 1, max(1, int(round(len(probe) / p / 2))))
+        lam = np.empty(n)
+        for b in blocks:
+            d = inst.km(b, inst.xy[probe])
+            lam[b] = inst.wt[b] * np.partition(d, kth, axis=1)[:, kth]
+    else:
+        lam = lam0.astype(np.float64).copy()
+    best = -np.inf
+    best_lam = lam.copy()
+    best_col = np.zeros(n)
+    freq = np.zeros(n)
+    nfreq = 0
+    theta = theta0
+    idle = 0
+    it = 0
+    ub = upper
+    while it < max_iter and time.monotonic() < t_end:
+        it += 1
+        col = np.concatenate([_columns(inst, b, lam, lo, hi)[0] for b in blocks])
+        opened = np.argpartition(col, p - 1)[:p]
+        val = float(lam.sum() + col[opened].sum())
+        if not np.isfinite(val):
+            return None
+        if not np.isfinite(best) or val > best + 1e-9 * max(1.0, abs(best)):
+            best, best_lam, best_col = val, lam.copy(), col
+            idle = 0
+        else:
+            idle += 1
+            if idle >= 20:
+                theta /= 2
+                idle = 0
+                lam = best_lam.copy()
+                if theta < 1e-4:
+                    break
+                continue
+        if it > 10:
+            freq[opened] += 1
+            nfreq += 1
+        _, xs = _columns(inst, opened.astype(np.int64), lam, lo, hi, want_x=True)
+        assert xs is not None
+        g = 1.0 - np.sum(xs, axis=0)
+        gn = float(g @ g)
+        if gn <= 1e-12:
+            break  # the relaxed solution is a partition: the bound is the optimum
+        if ub is None or ub <= best:
+            ub = best * 1.05 + 1e-9
+        lam = lam + theta * (ub - val) / gn * g
+    return BoundResult(float(best), it, best_lam, freq / max(nfreq, 1), best_col)
+
+
+__all__ = ["BoundResult", "bound_applicable", "lagrangian_bound"]

@@ -1,0 +1,312 @@
+"""Centre search for territories with centres chosen among the units: balanced transport flow + vertex substitution.
+
+With the centres fixed and only the workload balanced, the fractional allocation is a transportation
+problem: unit ``i`` ships its workload ``w[i]`` to centres, centre ``t`` receives between ``lo[t]``
+and ``hi[t]``, shipping one hour from ``i`` to ``t`` costs ``wt[i] / w[i] * km(i, t)``. OR-Tools'
+min-cost flow solves it exactly in milliseconds (integer-scaled), so whole centre sets can be compared
+by their *balanced* cost, which plain p-median swap deltas ignore. A basic flow splits at most about
+``k`` units; rounding them barely moves the cost.
+
+The search (:func:`substitution_search`) is a Teitz-Bart vertex substitution on that cost: replace one
+centre by a candidate unit (candidates from the LP bound's open frequencies, from units far from
+their centre, and from each territory's own units), keep the move if the flow cost drops, then move
+every centre to its weighted medoid (Hess) and repeat. Iterated from perturbed centre sets until the
+time runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from optimizer.territories.evaluate import medoids
+from optimizer.territories.instance import FloatArray, Instance, IntArray
+
+FLOW_SCALE_TOTAL = 1e8
+"""Total workload after integer scaling (flow units)."""
+COST_SCALE = 1e4
+"""Integer cost per flow unit = round(km x COST_SCALE x wt / w)."""
+
+
+class FlowAllocator:
+    """Balanced allocation of the units to a set of centre units by min-cost flow (workload only).
+
+    Parameters
+    ----------
+    inst
+        Instance with centres chosen by the solver.
+    kk
+        Each unit may go to its ``kk`` nearest centres only (None: all); widened to all when that
+        makes the flow infeasible.
+    """
+
+    def __init__(self, inst: Instance, kk: int | None = 10) -> None:
+        self.inst = inst
+        self.kk = kk
+        w = inst.measures[:, 0]
+        self.pos = np.flatnonzero(w > 0)
+        tot = float(w.sum())
+        self.scale = FLOW_SCALE_TOTAL / max(tot, 1e-12)
+        self.W = np.maximum(np.round(w[self.pos] * self.scale), 1).astype(np.int64)
+        lo = np.where(np.isfinite(inst.lo[:, 0]), inst.lo[:, 0], 0.0)
+        hi = np.where(np.isfinite(inst.hi[:, 0]), inst.hi[:, 0], tot)
+        self.lo_i = np.ceil(np.maximum(lo, 0.0) * self.scale - 1e-6).astype(np.int64)
+        self.hi_i = np.floor(hi * self.scale + 1e-6).astype(np.int64)
+        # integer rounding must not make the bounds cross or the total fall outside them
+        self.hi_i = np.maximum(self.hi_i, self.lo_i)
+        total = int(self.W.sum())
+        if total < int(self.lo_i.sum()):
+            self.lo_i = np.floor(self.lo_i * (total / max(int(self.lo_i.sum()), 1))).astype(np.int64)
+        if total > int(self.hi_i.sum()):
+            self.hi_i = self.hi_i + (total - int(self.hi_i.sum())) // len(self.hi_i) + 1
+        self.ratio = inst.wt[self.pos] / np.maximum(w[self.pos], 1e-12)
+        self.evals = 0
+
+    def solve(self, med: IntArray, want_assign: bool = False) -> tuple[float, IntArray | None]:
+        """Flow cost (in objective units, fractional allocation) and, if asked, the rounded assignment.
+
+        Returns ``(inf, None)`` when no balanced allocation exists even with all pairs.
+        """
+        inst = self.inst
+        k = len(med)
+        d = inst.km(self.pos, inst.xy[med])  # m x k
+        kk = self.kk if self.kk is not None and self.kk < k else None
+        for attempt in (kk, None):
+            self.evals += 1
+            res = self._flow(d, attempt, want_assign)
+            if res is not None or attempt is None:
+                break
+        if res is None:
+            return np.inf, None
+        cost, a_pos = res
+        if not want_assign:
+            return cost, None
+        assert a_pos is not None
+        a = np.argmin(inst.km(slice(None), inst.xy[med]), axis=1).astype(np.int64)
+        a[self.pos] = a_pos
+        return cost, a
+
+    def _flow(self, d: FloatArray, kk: int | None, want_assign: bool) -> tuple[float, IntArray | None] | None:
+        m, k = d.shape
+        if kk is None:
+            ii = np.repeat(np.arange(m), k)
+            tt = np.tile(np.arange(k), m)
+        else:
+            near = np.argpartition(d, kk - 1, axis=1)[:, :kk]
+            ii = np.repeat(np.arange(m), kk)
+            tt = near.ravel()
+        cost = np.round(d[ii, tt] * self.ratio[ii] * COST_SCALE).astype(np.int64)
+        f = min_cost_flow.SimpleMinCostFlow()
+        # nodes: units 0..m-1, territories m..m+k-1, sink m+k
+        sink = m + k
+        cap_u = self.W[ii]
+        slack = self.hi_i - self.lo_i
+        starts = np.concatenate([ii, m + np.arange(k)])
+        ends = np.concatenate([m + tt, np.full(k, sink)])
+        caps = np.concatenate([cap_u, slack])
+        costs = np.concatenate([cost, np.zeros(k, dtype=np.int64)])
+        arcs = f.add_arcs_with_capacity_and_unit_cost(starts, ends, caps, costs)
+        supply = np.concatenate([self.W, -self.lo_i, [-(int(self.W.sum()) - int(self.lo_i.sum()))]])
+        f.set_nodes_supplies(np.arange(m + k + 1), supply)
+        if f.solve() != f.OPTIMAL:
+            return None
+        val = f.optimal_cost() / COST_SCALE / self.scale
+        if not want_assign:
+            return val, None
+        flows = f.flows(arcs[: len(ii)])
+        order = np.argsort(flows, kind="stable")
+        a = np.zeros(m, dtype=np.int64)
+        a[ii[order]] = tt[order]  # the last write per unit wins: its largest share
+        return val, a
+
+
+def _recentre(inst: Instance, fa: FlowAllocator, med: IntArray, val: float,
+              stop: Callable[[], bool], max_iter: int = 20) -> tuple[IntArray, float]:
+    """Hess iterations on the flow: allocate, move centres to weighted medoids, until no gain."""
+    for _ in range(max_iter):
+        if stop():
+            break
+        _, a = fa.solve(med, want_assign=True)
+        assert a is not None
+        new = medoids(inst, a, med)
+        if (new < 0).any() or np.array_equal(new, med):
+            break
+        v2, _ = fa.solve(new)
+        if v2 >= val - 1e-9 * max(1.0, abs(val)):
+            break
+        med, val = new, v2
+    return med, val
+
+
+def substitution_search(
+    inst: Instance,
+    med: IntArray,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    *,
+    lp_pool: IntArray | None = None,
+    kk: int | None = 10,
+    pool_size: int | None = None,
+    fa: FlowAllocator | None = None,
+) -> tuple[IntArray, float, int]:
+    """Vertex substitution on the balanced flow cost, with Hess re-centring after every accepted swap.
+
+    Parameters
+    ----------
+    inst
+        Instance with chosen centres.
+    med
+        Starting centre units (one per territory).
+    rng
+        Random generator (candidate sampling and order).
+    stop
+        Returns True when time is up.
+    lp_pool
+        Units the LP bound likes as centres (tried first).
+    kk
+        Nearest-centre restriction of the flow.
+    pool_size
+        Candidates per pass (default ``max(4k, 40)``).
+    fa
+        Reusable allocator.
+
+    Returns
+    -------
+    tuple
+        ``(centres, flow cost, flow evaluations)``.
+    """
+    fa = fa or FlowAllocator(inst, kk)
+    k = inst.k
+    med = med.copy()
+    val, _ = fa.solve(med)
+    med, val = _recentre(inst, fa, med, val, stop)
+    size = pool_size or max(4 * k, 40)
+    improved = True
+    while improved and not stop():
+        improved = False
+        _, a = fa.solve(med, want_assign=True)
+        assert a is not None
+        d_own = inst.km(slice(None), inst.xy[med])[np.arange(inst.n), a]
+        cands: list[int] = []
+        if lp_pool is not None:
+            cands += [int(u) for u in lp_pool[: 2 * k]]
+        # far, heavy units (k-means++ style) and random members of every territory
+        pr = inst.wt * d_own ** 2
+        if pr.sum() > 0:
+            cands += [int(u) for u in rng.choice(inst.n, size=min(inst.n, size // 2), replace=False,
+                                                 p=pr / pr.sum())]
+        cands += [int(u) for u in rng.choice(inst.n, size=min(inst.n, size // 2), replace=False)]
+        taken = set(med.tolist())
+        seen: set[int] = set()
+        uniq = [u for u in cands if u not in taken and not (u in seen or seen.add(u))]  # type: ignore[func-returns-value]
+        dmed = inst.km(np.asarray(uniq, dtype=np.int64), inst.xy[med]) if uniq else np.zeros((0, k))
+        for q, u in enumerate(uniq):
+            if stop():
+                break
+            # try closing each of the 3 nearest centres and the cheapest-to-lose one, keep the best
+            slots = list(np.argsort(dmed[q])[:3])
+            best_v, best_t = val, -1
+            for t in slots:
+                trial = med.copy()
+                trial[t] = u
+                v, _ = fa.solve(trial)
+                if v < best_v - 1e-9 * max(1.0, abs(best_v)):
+                    best_v, best_t = v, int(t)
+            if best_t >= 0:
+                med = med.copy()
+                med[best_t] = u
+                med, val = _recentre(inst, fa, med, best_v, stop)
+                improved = True
+                break
+    return med, float(val), fa.evals
+
+
+def finalize(inst: Instance, fa: FlowAllocator, med: IntArray) -> tuple[IntArray, IntArray]:
+    """Integral assignment for centre units ``med``: rounded flow, balance repair, shifts/swaps, medoids.
+
+    When measures other than the workload are balanced the flow ignores them; the balance repair
+    then restores them (the allocation LP with every measure is tried as well and the better kept).
+    """
+    from optimizer.territories.alloc import State, cost_matrix
+    from optimizer.territories.evaluate import evaluate
+    from optimizer.territories.locate import allocate
+
+    cost = cost_matrix(inst, inst.km(slice(None), inst.xy[med]))
+    cands: list[IntArray] = []
+    _, a = fa.solve(med, want_assign=True)
+    if a is not None:
+        st = State(inst, a, cost)
+        st.repair_balance()
+        st.local_search(rounds=30)
+        cands.append(st.a)
+    others = np.isfinite(inst.lo[:, 1:]).any() or np.isfinite(inst.hi[:, 1:]).any()
+    if a is None or others:
+        cands.append(allocate(inst, med, kk=fa.kk))
+    best: tuple[float, float, IntArray, IntArray] | None = None
+    for c in cands:
+        ev = evaluate(inst, c, med)
+        assert ev.med is not None
+        viol = State(inst, c, cost).violation()
+        key = (viol, ev.objective)
+        if best is None or key < (best[0], best[1]):
+            best = (viol, ev.objective, c, ev.med)
+    assert best is not None
+    return best[2], best[3]
+
+
+def centre_search(
+    inst: Instance,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    on_best: Callable[[float], bool] | None = None,
+    *,
+    kk: int | None = 10,
+    lp_pool: IntArray | None = None,
+    max_idle: int = 30,
+) -> tuple[IntArray, IntArray, float, int]:
+    """Iterated vertex substitution: start from weighted k-means, perturb the best centres, restart.
+
+    Every local optimum of the flow cost within 0.5 % of the best one is made integral
+    (:func:`finalize`) and the best balanced answer by its true objective (distance to the weighted
+    medoids) is kept. Ends at ``stop()`` or after ``max_idle`` searches in a row without improvement.
+
+    Returns
+    -------
+    tuple
+        ``(assignment, centre units, objective, searches run)``.
+    """
+    from optimizer.territories.alloc import State, cost_matrix
+    from optimizer.territories.evaluate import objective
+    from optimizer.territories.locate import initial_centres, perturb
+
+    fa = FlowAllocator(inst, kk)
+    best: tuple[float, float, IntArray, IntArray] | None = None  # (violation, objective, a, med)
+    best_flow = np.inf
+    med = initial_centres(inst, rng)
+    runs = idle = 0
+    while True:
+        m2, v2, _ = substitution_search(inst, med, rng, stop, lp_pool=lp_pool, fa=fa)
+        runs += 1
+        idle += 1
+        if v2 <= best_flow * 1.005 or best is None:
+            a2, mm2 = finalize(inst, fa, m2)
+            obj = objective(inst, a2, mm2)
+            viol = State(inst, a2, cost_matrix(inst, inst.km(slice(None), inst.xy[mm2]))).violation()
+            if best is None or (viol, obj) < (best[0], best[1] - 1e-9 * max(1.0, abs(best[1]))):
+                best = (viol, obj, a2, mm2)
+                idle = 0
+                if on_best is not None:
+                    on_best(obj)
+        best_flow = min(best_flow, v2)
+        if stop() or idle >= max_idle:
+            break
+        # mostly perturb the best centres (two close/open moves); every fourth search starts afresh
+        _, a_b = fa.solve(best[3], want_assign=True)
+        if runs % 4 == 0 or a_b is None:
+            med = initial_centres(inst, rng)
+        else:
+            med = perturb(inst, a_b, perturb(inst, a_b, best[3], rng), rng)
+    assert best is not None
+    return best[2], best[3], best[1], runs
