@@ -136,6 +136,7 @@ def solve_milp(
     capture: dict[str, Any] | None = None,
     dir_cuts: dict[str, float] | None = None,
     warm: MilpResult | None = None,
+    free_tail: bool = False,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -180,6 +181,10 @@ def solve_milp(
         :func:`optimizer.staffing.bounds.direction_bounds`; added as valid inequalities (``min_cost``).
     warm
         A feasible staffing (e.g. fix-and-relax) given to the solver as a MIP start (headcount and hires).
+    free_tail
+        Experimental variant (not the documented semantics): in the months whose deals would book
+        after the horizon, volumes are 0 and producers' capacity rows are dropped, so a negative
+        effective headcount (ramp-up loss of earlier back-fill) no longer forces a position there.
 
     Returns
     -------
@@ -319,6 +324,10 @@ def solve_milp(
         stages = direction.funnel
         vd = [[pulp.LpVariable(f"v[{d}|{k}|{t}]", 0) for t in range(T)] for k in range(len(stages))]
         ib = prep.inbound_index[d]
+        dead = T - (0 if "lag" in relaxed else direction.cycle_months) if free_tail else T
+        for t in range(dead, T):
+            for k in range(len(stages)):
+                vd[k][t].upBound = 0.0
         for k, st in enumerate(stages):
             for t in range(T):
                 inflow = direction.inbound_per_month if k == ib else 0.0
@@ -333,7 +342,7 @@ def solve_milp(
             has_shared = any(prep.roles[r].scope == "shared" for r in prods)
             if has_shared:
                 y[(d, k)] = [pulp.LpVariable(f"y[{d}|{k}|{t}]", 0) for t in range(T)]
-            for t in range(T):
+            for t in range(dead):
                 capc: dict[pulp.LpVariable, float] = {vd[k][t]: 1.0}
                 capk = 0.0
                 for r in dir_prods:
@@ -508,6 +517,12 @@ def solve_milp(
             res.plan_duals["budget"] = float(row.pi) * money * cost_scale
     with contextlib.suppress(TypeError):
         res.objective = float(pulp.value(m.objective))  # scaled; callers use cost / rev / shortfall
+    if name == "highs" and integer and mode == "min_cost" and res.objective is not None:
+        # HiGHS's proven dual bound, in cost units (same offset as the objective it reports)
+        with contextlib.suppress(Exception):
+            info = m.solverModel.getInfo()
+            if np.isfinite(info.mip_dual_bound) and np.isfinite(info.objective_function_value):
+                res.lower_bound = res.cost - (info.objective_function_value - info.mip_dual_bound) / cost_scale
     return res
 
 
@@ -589,7 +604,8 @@ def solve_best(
     full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), dir_cuts=cuts,
                       warm=heur if heur.ok else None, **kw)
     full.method = "exact" + (" (direction cuts, MIP start)" if cuts else "")
-    full.lower_bound = full.cost if full.status == "optimal" else bound
+    known = [b for b in (bound, full.lower_bound) if b is not None]  # the cuts' LP, HiGHS's dual bound
+    full.lower_bound = full.cost if full.status == "optimal" else (max(known) if known else None)
     if not heur.ok:
         return full
     if full.status == "optimal" or (full.ok and _score(full, mode, kw) <= _score(heur, mode, kw) + 1e-9):
