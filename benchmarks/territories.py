@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results_md import machine, table, write_section
 from optimizer.paths import shared_datasets
 from optimizer.territories import solve_territories
+from optimizer.territories.bound import lagrangian_bound
 from optimizer.territories.datasets import (
     clustered_edges,
     clustered_problem,
@@ -202,6 +203,17 @@ def run_instance(name: str, xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: i
     return out
 
 
+def our_bound(xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: int, tl: float,
+              upper: float) -> tuple[float, int]:
+    """Our Lagrangian bound on disp (valid at every iterate; <= the LP relaxation) and its iterations."""
+    from optimizer.territories.instance import build_instance
+
+    inst = build_instance(clustered_problem(xy, w, pot, p, TAU))
+    r = lagrangian_bound(inst, time_limit=tl, upper=upper * float(w.sum()))
+    assert r is not None
+    return r.value / float(w.sum()), r.iterations
+
+
 def baseline_csv() -> dict[tuple[int, int, str], float]:
     """disp of the dataset's own baseline rows (hess_lp etc.)."""
     f = shared_datasets() / "territory-synthetic-clustered" / "baseline_results.csv"
@@ -211,6 +223,22 @@ def baseline_csv() -> dict[tuple[int, int, str], float]:
             if r["disp"]:
                 out[(int(r["n"]), int(r["seed"]), r["method"])] = float(r["disp"])
     return out
+
+
+def bound_row(name: str, xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: int, tl: float,
+              r: list[dict[str, object]], readme: float | None) -> list[object]:
+    """One row of the bound table: our bound, the README's, the best salesplan answer and the targets."""
+    ours = [float(x["disp"]) for x in r if str(x["method"]).startswith("salesplan")]  # type: ignore[arg-type]
+    hess_d = next((float(x["disp"]) for x in r if x["method"] == "hess"), None)  # type: ignore[arg-type]
+    best = min(ours) if ours else (hess_d or 0.0)
+    t0 = time.monotonic()
+    lb, iters = our_bound(xy, w, pot, p, tl, best)
+    el = time.monotonic() - t0
+    print(f"{name}: our bound {lb:.3f} ({iters} iterations, {el:.0f} s), best salesplan {best:.3f}", flush=True)
+    return [name, f"{readme:.2f}" if readme else "", f"{lb:.3f}", iters, f"{el:.0f}", f"{best:.3f}",
+            f"{best / lb - 1:+.1%}", f"{best / readme - 1:+.1%}" if readme else "",
+            f"{hess_d:.3f}" if hess_d else "", f"{0.97 * hess_d:.3f}" if hess_d else "",
+            f"{1.03 * (readme or lb):.3f}"]
 
 
 def main() -> None:
@@ -223,9 +251,12 @@ def main() -> None:
     ap.add_argument("--generated", type=int, nargs="*", default=[], help="generated instance sizes, e.g. 10000")
     ap.add_argument("--methods", nargs="*", default=["salesplan", "salesplan_contig", "kmeans",
                                                      "kmeans_constrained", "hess"])
+    ap.add_argument("--bound-time", type=float, nargs=3, default=[30.0, 60.0, 60.0],
+                    help="seconds for our Lagrangian LP bound at n=500, n=2000 and generated sizes (0: skip)")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     args = ap.parse_args()
     rows: list[dict[str, object]] = []
+    bounds: list[list[object]] = []
     base = baseline_csv()
     for n in args.sizes:
         p = 10 if n == 500 else 20
@@ -238,13 +269,19 @@ def main() -> None:
             for x in r:
                 x["hess_lp_csv"] = base.get((n, s, "hess_lp"))
             rows += r
+            bt = args.bound_time[0 if n == 500 else 1]
+            if bt > 0:
+                bounds.append(bound_row(f"n{n}_s{s}", xy, w, pot, p, bt, r, LP_BOUNDS.get((n, s))))
     for n in args.generated:
         xy, w, pot = generate_clustered(n, 1)
         edges = np.sort(np.concatenate([Delaunay(xy).simplices[:, [0, 1]], Delaunay(xy).simplices[:, [1, 2]],
                                         Delaunay(xy).simplices[:, [0, 2]]]), axis=1)
         edges = np.unique(edges, axis=0)
-        rows += run_instance(f"gen{n}_s1", xy, w, pot, max(2, n // 200), edges, args.big_time_limit, 0,
-                             args.methods, None)
+        r = run_instance(f"gen{n}_s1", xy, w, pot, max(2, n // 200), edges, args.big_time_limit, 0,
+                         args.methods, None)
+        rows += r
+        if args.bound_time[2] > 0:
+            bounds.append(bound_row(f"gen{n}_s1", xy, w, pot, max(2, n // 200), args.bound_time[2], r, None))
     headers = ["instance", "method", "time s", "bal_w", "bal_p", "disp", "diam", "disc", "vs Hess", "gap LB",
                "vs hess_lp csv", "note"]
 
@@ -257,14 +294,21 @@ def main() -> None:
             pct(float(r["disp"]) / float(r["hess_lp_csv"]) - 1) if r.get("hess_lp_csv") else "",  # type: ignore[arg-type]
             r["note"]] for r in rows]
     md = table(headers, trs)
+    bmd = table(["instance", "README LP bound", "our bound", "iters", "bound s", "best salesplan", "gap ours",
+                 "gap README", "Hess", "Hess -3 % target", "target <= LB x 1.03"], bounds) if bounds else ""
     print(md)
+    print(bmd)
     if not args.no_write:
         cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
         text = (f"## territories\n\nCommand: `{cmd}`\n\nMachine: {machine()}\n\n"
                 "disp = workload x distance to the weighted medoid / total workload (km); `vs Hess` compares with "
                 "the Hess location-allocation baseline run here, `vs hess_lp csv` with the dataset's own hess_lp row; "
                 "`gap LB` uses the dataset README's LP bounds (n500 only). salesplan_contig adds contiguity on the "
-                "Delaunay graph. Balance target: +-5 % workload.\n\n" + md + "\n")
+                "Delaunay graph. Balance target: +-5 % workload.\n\n" + md + "\n\n"
+                "Lower bounds on disp: `our bound` is the Lagrangian relaxation of the p-median-with-balance LP "
+                "(every unit a candidate centre, +-5 % workload) by subgradient steps for `bound s` seconds "
+                "(optimizer/territories/bound.py; valid at every iterate, at most the LP optimum); `README LP "
+                "bound` is the dataset's exact LP value. `gap` = best salesplan disp / bound - 1.\n\n" + bmd + "\n")
         write_section("territories", text)
 
 

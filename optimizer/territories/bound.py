@@ -147,7 +147,7 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
     blocks = [np.arange(s, min(n, s + step)) for s in range(0, n, step)]
     if lam0 is None:
         probe = np.arange(n) if n <= 3000 else np.sort(np.random.default_rng(0).choice(n, 3000, replace=False))
-        kth = min(len(probe) - 1, max(1, int(round(len(probe) / p / 2))))
+        kth = min(len(probe) - 1, max(1, round(len(probe) / p / 2)))
         lam = np.empty(n)
         for b in blocks:
             d = inst.km(b, inst.xy[probe])

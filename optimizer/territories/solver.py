@@ -21,8 +21,10 @@ a (possibly violating) assignment always exists because locks never conflict.
 Lower bound
 -----------
 ``lower_bound`` is a *valid* bound only where stated in ``stats["bound_kind"]``: with fixed centres,
-the allocation LP over all unit/territory pairs (contiguity ignored); with chosen centres, only a
-proven-optimal exact solve gives one. ``stats["lp_final_centres"]`` is the LP value of the allocation
+the allocation LP over all unit/territory pairs (contiguity ignored); with chosen centres, the Lagrangian
+relaxation of the p-median-with-balance LP (:mod:`optimizer.territories.bound`, about 10 % of the time
+limit; valid at every iterate, at most the LP value) or a proven-optimal exact solve.
+``stats["lp_final_centres"]`` is the LP value of the allocation
 to the returned centres: a bound for those centres only, not for the problem.
 """
 
@@ -45,6 +47,7 @@ from optimizer.model.territories import (
 )
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.territories.alloc import State, cost_matrix, solve_allocation
+from optimizer.territories.bound import bound_applicable, lagrangian_bound
 from optimizer.territories.centres import centre_search
 from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
@@ -56,6 +59,8 @@ EXACT_FIXED_MAX_PAIRS = 20_000
 EXACT_PMEDIAN_MAX_UNITS = 24
 FULL_LP_MAX_PAIRS = 400_000
 FLOW_SEARCH_MAX_PAIRS = 100_000
+BOUND_MAX_UNITS = 20_000
+BOUND_TIME_SHARE = 0.1
 PARETO_GRID = 18
 
 
@@ -104,7 +109,7 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
 
     kk = None if inst.k <= 12 else 10
     # keep some of the budget for contiguity repair, the bound LP and the metrics
-    budget = None if rep.time_limit is None else 0.85 * rep.time_limit
+    budget = None if rep.time_limit is None else 0.75 * rep.time_limit
 
     def stop() -> bool:
         return rep.should_stop or (budget is not None and rep.elapsed() > budget)
@@ -291,7 +296,15 @@ def solve_territories(
         if proven:
             lower = ev.objective
             stats["bound_kind"] = "exact p-median MIP proved optimal"
-        else:
+        elif bound_applicable(inst) and inst.n <= BOUND_MAX_UNITS:
+            budget = max(0.2, min(BOUND_TIME_SHARE * (rep.time_limit or DEFAULT_TIME_LIMIT), rep.time_left()))
+            lb = lagrangian_bound(inst, time_limit=budget, upper=ev.objective)
+            if lb is not None and np.isfinite(lb.value):
+                lower = min(lb.value, ev.objective)
+                stats["bound_kind"] = ("Lagrangian relaxation of the p-median-with-balance LP, every unit a candidate "
+                                       "centre (valid; contiguity, locks and other measures relaxed)")
+                stats["bound_iterations"] = lb.iterations
+        if "bound_kind" not in stats:
             stats["bound_kind"] = ("none valid for chosen centres; lp_final_centres bounds the allocation to the "
                                    "returned centres only")
     pareto: list[ParetoPoint] = []
