@@ -88,13 +88,14 @@ def test_bound_below_brute_force_optimum_and_close_to_the_lp() -> None:
 def test_bound_in_the_solution_is_valid_for_chosen_centres() -> None:
     p = _problem(60, 4, 5, 0.05)
     s = solve_territories(p, time_limit=4, seed=1)
-    assert s.lower_bound is not None and "Lagrangian" in str(s.stats["bound_kind"])
-    assert 0 < s.lower_bound <= s.objective + 1e-9
+    obj = s.objective
+    assert s.lower_bound is not None and obj is not None and "Lagrangian" in str(s.stats["bound_kind"])
+    assert 0 < s.lower_bound <= obj + 1e-9
     inst = build_instance(p)
     assert s.lower_bound <= _strong_lp(inst) + 1e-6
     # answer balanced and its objective recomputed from the assignment
     assert max_dev(p, s.assignment) <= 0.05 + 1e-9
-    assert abs(medoid_cost(p, s.assignment) - s.objective) <= 1e-6 * s.objective
+    assert abs(medoid_cost(p, s.assignment) - obj) <= 1e-6 * obj
 
 
 def test_flow_equals_allocation_lp_for_fixed_centre_units() -> None:
