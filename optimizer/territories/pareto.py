@@ -50,6 +50,8 @@ MIP_REL_GAP = 1e-7
 MIP_ABS_GAP = 1e-9
 #: Default disruption level resolution, relative to the total size of the units that can move.
 LEVEL_REL_TOL = 1e-7
+#: Most of the time left that one MIP solve may use.
+SOLVE_SHARE = 0.25
 #: Scale of the epsilon row (HiGHS checks rows to 1e-7 absolute).
 EPS_ROW_SCALE = 1e3
 
@@ -250,6 +252,10 @@ def exact_front(
     st.build_s = time.monotonic() - t0
     rows = np.arange(inst.n)
 
+    def limit() -> float:
+        # one hard solve (a subset-sum-like extreme) must not starve the rest of the sweep
+        return max(0.05, time_left() * SOLVE_SHARE)
+
     def out_of_time() -> bool:
         return should_stop() or time_left() <= 0.0
 
@@ -259,12 +265,12 @@ def exact_front(
     def lexi(eps: float | None, start: IntArray | None, proven_eps: bool = True) -> FrontPoint | None:
         """min distance s.t. disruption <= eps, then min disruption at that distance."""
         t1 = time.monotonic()
-        a1, ok1 = model.solve("dist", eps=eps, start=start, time_limit=time_left())
+        a1, ok1 = model.solve("dist", eps=eps, start=start, time_limit=limit())
         if a1 is None:
             return None
         p1 = point(a1, ok1)
         ub = p1.distance + MIP_REL_GAP * (1.0 + abs(p1.distance))
-        a2, ok2 = model.solve("disr", eps=eps, dist_ub=ub, start=a1, time_limit=time_left())
+        a2, ok2 = model.solve("disr", eps=eps, dist_ub=ub, start=a1, time_limit=limit())
         out = point(a2, ok1 and ok2 and proven_eps) if a2 is not None else p1
         st.per_point_s.append(time.monotonic() - t1)
         return out
@@ -274,7 +280,7 @@ def exact_front(
     if mode == "grid":
         # min-disruption extreme first: every later assignment is then a feasible start for the next epsilon
         t1 = time.monotonic()
-        a_lo, ok = model.solve("disr", time_limit=time_left())
+        a_lo, ok = model.solve("disr", time_limit=limit())
         lo_pt = None if a_lo is None else lexi(point(a_lo, ok).disruption + tol, a_lo, ok)
         if lo_pt is not None:
             st.per_point_s[-1] = time.monotonic() - t1
@@ -294,13 +300,23 @@ def exact_front(
                     pts.append(p)
                     prev = p.assign
     else:
-        p = lexi(None, None)
-        while p is not None:
+        # one solve per breakpoint: min distance s.t. disruption <= eps. A weakly dominated answer (same
+        # distance, more disruption than needed) is followed by the dominating one at the next epsilon,
+        # and the filter below drops it; the last feasible epsilon gives the min-disruption extreme.
+        eps: float | None = None
+        while True:
+            t1 = time.monotonic()
+            a, ok = model.solve("dist", eps=eps, time_limit=limit())
+            if a is None:
+                stopped = not ok
+                break
+            p = point(a, ok)
             pts.append(p)
+            st.per_point_s.append(time.monotonic() - t1)
             stopped = out_of_time()
             if stopped:
                 break
-            p = lexi(p.disruption - tol, None)
+            eps = p.disruption - tol
     st.complete = not stopped and not out_of_time()
     st.solves = model.solves
     st.solve_s = time.monotonic() - t0 - st.build_s

@@ -178,9 +178,12 @@ def _pareto(inst: Instance, dist: FloatArray, rep: Reporter, exact: bool) -> lis
                                if inst.n <= 200 else None))
         return float(disr[rows, a].sum())
 
-    if exact:
-        hi_m = add(lexi(dcost, disr, None))
-        lo_m = add(lexi(disr, dcost, None))
+    if exact:  # one HiGHS model re-solved per point, warm-started (optimizer/territories/pareto.py)
+        from optimizer.territories.pareto import exact_front
+
+        for fp in exact_front(inst, dcost, size, time_left=rep.time_left, should_stop=lambda: rep.should_stop):
+            add(fp.assign)
+        hi_m = lo_m = None
     else:
         hi_m = add(heur(None))
         lo_m = add(heur(0.0))
