@@ -144,3 +144,61 @@ def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1
     elif full.status == "infeasible":
         full.status = "no_solution"  # e.g. hiring limits over all directions: not a proof of infeasibility
     return Decomposition(full, cuts)
+
+
+def improve_by_direction(prep: Prepared, start: MilpResult, *, time_limit: float | None = None, sweeps: int = 2,
+                         step_limit: float = 5.0, **kw: Any) -> MilpResult:
+    """Large-neighbourhood search: re-optimise one direction's roles with the shared roles, the rest fixed.
+
+    The decomposition sizes each direction on its own, with shared managers and support priced per
+    head; their integer rounding (a telesales supervisor per 8 telesales over all directions, each
+    month) is then paid on whatever totals come out. Here each direction in turn is re-solved
+    exactly together with the shared roles while every other direction's staffing stays fixed, so
+    a direction can shift heads between months to fill the shared roles' rounding slack. Every step
+    is a MILP of the full model (feasible answers only) started from the incumbent; it never makes
+    the cost worse.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem (see :func:`applicable`).
+    start
+        A feasible staffing (e.g. :func:`decompose`'s).
+    time_limit
+        Seconds for the whole search.
+    sweeps
+        Passes over the directions (stops early after a pass without improvement).
+    step_limit
+        Seconds per direction's MILP.
+    **kw
+        ``solver``, ``seed``, ``plan_factor``.
+
+    Returns
+    -------
+    MilpResult
+        The best staffing found (``feasible``; method tells how many steps improved it).
+    """
+    t0 = time.monotonic()
+    opts = {k: kw[k] for k in ("solver", "seed", "plan_factor") if k in kw}
+    shared = {rid for rid, r in prep.roles.items() if r.scope == "shared"}
+    cur = start
+    better = 0
+    for _sweep in range(sweeps):
+        gained = False
+        for did in prep.dirs:
+            left = None if time_limit is None else time_limit - (time.monotonic() - t0)
+            if left is not None and left < 0.2:
+                break
+            fix = {key: (cur.n[key], cur.h[key]) for key in cur.n if key[0] not in shared and key[1] != did}
+            step = step_limit if left is None else min(step_limit, left)
+            r = solve_milp(prep, mode="min_cost", fix=fix, warm=cur, gap=1e-6, time_limit=step, **opts)
+            if r.ok and r.cost < cur.cost - 1e-6 * max(1.0, cur.cost):
+                cur, gained = r, True
+                better += 1
+        if not gained:
+            break
+    if cur is not start:
+        cur.status = "feasible"
+        cur.method = f"decomposition + direction LNS ({better} improving steps)"
+        cur.runtime = time.monotonic() - t0
+    return cur

@@ -534,12 +534,14 @@ def solve_best(
     fast: bool = False,
     time_limit: float | None = None,
     exact_time_limit: float | None = 20.0,
+    lns_time_limit: float | None = 10.0,
     **kw: Any,
 ) -> MilpResult:
     """Best staffing for ``mode``: a heuristic first, then the exact MILP with a time cap.
 
     For plain ``min_cost`` with several directions and direction-scoped producers the heuristic is
-    the per-direction decomposition (:func:`optimizer.staffing.bounds.decompose`), whose bounds also
+    the per-direction decomposition (:func:`optimizer.staffing.bounds.decompose`, then improved by
+    :func:`optimizer.staffing.bounds.improve_by_direction`), whose bounds also
     become valid inequalities of the exact MILP and give ``lower_bound``; it starts from the
     heuristic's staffing (MIP start). Otherwise fix-and-relax.
 
@@ -561,6 +563,9 @@ def solve_best(
         Seconds for everything.
     exact_time_limit
         Cap on the exact MILP's seconds (None: the whole ``time_limit``).
+    lns_time_limit
+        Cap on the seconds of :func:`optimizer.staffing.bounds.improve_by_direction` after the
+        decomposition (0: skip it).
     **kw
         Passed to :func:`solve_milp` (``plan_factor``, ``solver``, ``seed``, ``gap``, ...).
 
@@ -585,12 +590,14 @@ def solve_best(
     cuts: dict[str, float] | None = None
     bound: float | None = None
     if not heur.ok and exact and _decomposable(prep, mode, kw):
-        from optimizer.staffing.bounds import decompose
+        from optimizer.staffing.bounds import decompose, improve_by_direction
 
         dec = decompose(prep, time_limit=left(), **kw)
         if dec.result.status == "infeasible":
             return dec.result
         heur, cuts = dec.result, dec.cuts
+        if heur.ok and (lns_time_limit is None or lns_time_limit > 0):
+            heur = improve_by_direction(prep, heur, time_limit=left(lns_time_limit), **kw)
         if cuts:
             lb = solve_milp(prep, mode=mode, integer=False, dir_cuts=cuts, time_limit=left(), **kw)
             bound = lb.cost if lb.status == "optimal" else None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optimizer.model.staffing import StaffingProblem
-from optimizer.staffing.bounds import applicable, decompose, direction_problem, shared_rates
+from optimizer.staffing.bounds import applicable, decompose, direction_problem, improve_by_direction, shared_rates
 from optimizer.staffing.examples import synthetic
 from optimizer.staffing.milp import MilpResult, solve_best, solve_milp, staffing_volumes
 from optimizer.staffing.prep import Prepared, prepare
@@ -79,3 +79,19 @@ def test_hires_are_the_least_for_the_headcount(small: Prepared) -> None:
     for key, nv in r.n.items():
         prev = np.concatenate([[float(small.current[key])], nv[:-1]])
         assert np.array_equal(r.h[key], np.maximum(0.0, nv - prev))
+
+
+def test_direction_lns_never_worse_stays_feasible_and_reaches_the_optimum_here() -> None:
+    prep = prepare(synthetic(3, 5, seed=2, plan_scale=0.6))
+    exact = solve_milp(prep, solver="cbc", gap=1e-9)
+    assert exact.status == "optimal"
+    dec = decompose(prep, gap=1e-9, solver="cbc")
+    assert dec.result.status == "feasible" and dec.result.cost > exact.cost + 1  # the shared roles' rounding
+    runs = [improve_by_direction(prep, dec.result, solver="cbc") for _ in range(2)]
+    r = runs[0]
+    assert r.status == "feasible"
+    assert r.cost == runs[1].cost and all(np.array_equal(r.n[k], runs[1].n[k]) for k in r.n)
+    chk = staffing_volumes(prep, r.n, r.h)
+    assert chk.status == "feasible" and chk.cost == pytest.approx(r.cost)
+    assert exact.cost - 1e-6 <= r.cost < dec.result.cost
+    assert r.cost == pytest.approx(exact.cost)  # on this instance one pass closes the gap
