@@ -32,8 +32,10 @@ instances converge and give identical results for the same seed.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
+import random
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
@@ -41,6 +43,7 @@ from typing import Any
 from optimizer.model.routes import BreakTaken, Route, RoutesProblem, RoutesSolution, RoutesTotals, Stop, Unassigned
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.routes.dayvrp import DayInput, pyvrp_applicable, solve_day_ortools, solve_day_pyvrp
+from optimizer.routes.patternsa import anneal_patterns, sa_applicable
 from optimizer.routes.periodic import MISS, Plan
 from optimizer.routes.periodvrp import PeriodInput, period_applicable, solve_period_pyvrp
 from optimizer.routes.prep import Group, make_groups, prepare
@@ -48,6 +51,13 @@ from optimizer.travel import TravelModel
 
 #: Prize (objective units) offered to a backend for a missing required visit.
 MISSING_PRIZE = 1e5
+#: Share of the search time for the relaxed whole-horizon VRP (multi-visit outlets choose the day
+#: of each visit, unlinked). 0 = off: measured on p02/p27/pr05 at 20 s it costs more time than
+#: it saves (the unlinked relaxation puts both visits of an outlet on one day for free).
+RELAX_SHARE = 0.0
+#: Penalised pattern annealing (:mod:`optimizer.routes.patternsa`) in place of the plain moves on
+#: whole-horizon groups. Off: on p02/p05/p10 at 20 s it ended 1-4 points worse than the moves.
+USE_SA = False
 
 
 def _workers() -> int:
@@ -111,12 +121,15 @@ def day_input(plan: Plan, d: int) -> tuple[DayInput, list[int], list[int]] | Non
     return di, clients, ks
 
 
-def period_input(plan: Plan) -> PeriodInput | None:
+def period_input(plan: Plan, relax: bool = False) -> PeriodInput | None:
     """The whole horizon of a shared-fleet group as one VRP, or None when it does not apply.
 
     It applies when every outlet may use every vehicle of the group, no rep has a break, every
     outlet has at most one window, and some outlet has a choice of days (else days are
-    independent and the per-day sub-problems are the same thing, smaller).
+    independent and the per-day sub-problems are the same thing, smaller). With ``relax`` the
+    fully planned required outlets visited several times choose the day of each visit too,
+    unlinked (see :attr:`PeriodInput.relaxed`; :func:`adopt_relaxed` repairs the answer); it
+    returns None when no such outlet has a choice.
     """
     g = plan.g
     n_rep = len(g.reps)
@@ -129,7 +142,21 @@ def period_input(plan: Plan) -> PeriodInput | None:
     choice: list[bool] = []
     prize: list[float | None] = []
     any_choice = False
+    relaxed: list[list[list[int]] | None] = []
+    any_relaxed = False
     for o in range(g.n):
+        if (relax and g.visits[o] > 1 and len(g.patterns[o]) > 1 and not g.optional[o]
+                and plan.pattern[o] is not None and plan.missing(o) == 0):
+            pats = [tuple(sorted(p)) for p in g.patterns[o] if all(d in plan.by_day for d in p)]
+            if len(pats) > 1 and all(len(p) == g.visits[o] for p in pats):
+                outs.append(o)
+                days_of.append(sorted({d for p in pats for d in p}))
+                choice.append(False)
+                prize.append(None)
+                relaxed.append([sorted({p[j] for p in pats}) for j in range(g.visits[o])])
+                any_relaxed = True
+                continue
+        relaxed.append(None)
         if g.visits[o] == 1 and len(g.patterns[o]) > 1:
             ds = sorted({p[0] for p in g.patterns[o] if p[0] in plan.by_day})
             if not ds:
@@ -155,12 +182,13 @@ def period_input(plan: Plan) -> PeriodInput | None:
         outs.append(o)
         days_of.append([d for d in pat if d in plan.by_day])
         choice.append(False)
-    if not any_choice:
+    if not any_choice or (relax and not any_relaxed):
         return None
     return PeriodInput(
         tmat=g.tmat, kmat=g.kmat, service=g.service, demand=g.demand, windows=g.windows, outlets=outs,
         days_of=days_of, choice=choice, prize=prize, vehicles=g.vehicles, objective=g.objective,
         initial={kd: list(seq) for kd, seq in plan.routes.items() if seq},
+        relaxed=relaxed if relax else None,
     )
 
 
@@ -208,9 +236,122 @@ def adopt_period(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) ->
     return False
 
 
+def relaxed_quality(plan: Plan, routes: dict[tuple[int, int], list[int]]) -> tuple[int, float]:
+    """(outlets whose relaxed days are no allowed pattern, total cost of the routes) of a relaxed answer."""
+    g = plan.g
+    days: dict[int, list[int]] = {}
+    cost = 0.0
+    for (_k, d), seq in routes.items():
+        for a, b in itertools.pairwise(seq):
+            cost += float(plan.cmat[a, b])
+        for o in seq:
+            days.setdefault(o, []).append(d)
+    bad = sum(1 for o, ds in days.items() if len(set(ds)) != len(ds) or tuple(sorted(ds)) not in g.patterns[o])
+    return bad, cost
+
+
+def project_relaxed(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) -> bool:
+    """Take the day structure of a relaxed whole-horizon answer (:func:`period_input` with ``relax``).
+
+    Each outlet gets the allowed pattern closest to its relaxed days (most days in common, then
+    the cheapest approximate insertion on the days it lacks); visits on other days are taken
+    out. The visits it lacks are left missing, for the next whole-horizon VRP to insert (the
+    caller compares the result with the plan before and keeps the better). False (no change)
+    when a route cannot be re-timed exactly.
+    """
+    if routes is None:
+        return False
+    g = plan.g
+    days: dict[int, set[int]] = {}
+    for (_k, d), seq in routes.items():
+        for o in seq:
+            days.setdefault(o, set()).add(d)
+    target: dict[int, tuple[int, ...]] = {}
+    approx_needed: dict[int, list[tuple[int, ...]]] = {}
+    for o, ds in days.items():
+        pats = [p for p in g.patterns[o] if all(d in plan.by_day for d in p)] or g.patterns[o]
+        best_overlap = max(len(ds & set(p)) for p in pats)
+        tops = [p for p in pats if len(ds & set(p)) == best_overlap]
+        if tuple(sorted(ds)) in tops:
+            target[o] = tuple(sorted(ds))
+        elif len(tops) == 1:
+            target[o] = tops[0]
+        else:
+            approx_needed[o] = tops
+    new_routes: dict[tuple[int, int], tuple[list[int], Any]] = {}
+    for kd in plan.routes:
+        seen: set[int] = set()
+        seq = []
+        for o in routes.get(kd, []):
+            keep = o in approx_needed or kd[1] in target.get(o, ())
+            if keep and (o, kd[1]) not in seen:
+                seen.add((o, kd[1]))  # type: ignore[arg-type]
+                seq.append(o)
+        new_routes[kd] = (seq, None)
+    snap = plan.snapshot()
+    for kd, (seq, _) in new_routes.items():
+        plan.set_route(kd[0], kd[1], seq, None)
+    # ties: the cheapest approximate insertion on the days the outlet lacks
+    for o, tops in approx_needed.items():
+        ds = days[o]
+
+        def extra(p: tuple[int, ...], o: int = o, ds: set[int] = ds) -> float:
+            tot = 0.0
+            for d in p:
+                if d not in ds:
+                    ins = plan.best_insertion(o, d, approx_only=True)
+                    tot += MISS if ins is None else ins.delta
+            return tot
+
+        target[o] = min(tops, key=extra)
+    for kd in plan.routes:
+        seq = [o for o in plan.routes[kd] if kd[1] in target.get(o, ())]
+        seen_o: set[int] = set()
+        seq = [o for o in seq if not (o in seen_o or seen_o.add(o))]  # type: ignore[func-returns-value]
+        s = plan.timed(kd[0], kd[1], seq) if seq else None
+        if seq and s is None:
+            plan.restore(snap)
+            return False
+        plan.set_route(kd[0], kd[1], seq, s)
+    for o in range(g.n):
+        if o in target:
+            plan.pattern[o] = target[o]
+        elif not plan.where[o] and g.optional[o]:
+            plan.pattern[o] = None
+    return True
+
+
+def adopt_sa(plan: Plan, res: tuple[dict[tuple[int, int], list[int]], dict[int, tuple[int, ...]], float] | None
+             ) -> bool:
+    """Take an annealed state (:func:`anneal_patterns`) if every route is exactly feasible and better."""
+    if res is None:
+        return False
+    routes, pats, _cost = res
+    timed: dict[tuple[int, int], tuple[list[int], Any]] = {}
+    for kd, seq in routes.items():
+        s = plan.timed(kd[0], kd[1], seq) if seq else None
+        if seq and s is None:
+            return False
+        timed[kd] = (seq, s)
+    before = plan.total()
+    snap = plan.snapshot()
+    for kd, (seq, s) in timed.items():
+        plan.set_route(kd[0], kd[1], seq, s)
+    for o, p in pats.items():
+        plan.pattern[o] = p
+    ok = all(plan.pattern[o] is None or set(plan.where[o]) == set(plan.pattern[o] or ()) for o in range(plan.g.n)
+             if not plan.g.optional[o] and plan.missing(o) == 0)
+    if ok and plan.total() < before - 1e-6:
+        return True
+    plan.restore(snap)
+    return False
+
+
 def run_job(job: tuple[Any, float, int, str]) -> tuple[str, Any]:
     """Run a day (:class:`DayInput`) or a whole-horizon (:class:`PeriodInput`) sub-problem."""
     inp, time_limit, seed, backend = job
+    if backend == "sa":
+        return "sa", anneal_patterns(inp, time_limit, random.Random(seed))
     if isinstance(inp, PeriodInput):
         return "pyvrp-period", solve_period_pyvrp(inp, time_limit, seed)
     return run_day(inp, time_limit, seed, backend)
@@ -490,17 +631,26 @@ def solve_routes(
         for o in range(g.n)
     )
     margin = min(1.0, 0.05 * time_limit)
+    relax_groups = (
+        {gi for gi in period_groups if period_input(plans[gi], relax=True) is not None} if RELAX_SHARE > 0 else set()
+    )
+    n_relaxed = [0]
+    relaxed_best: dict[int, tuple[tuple[int, float], dict[tuple[int, int], list[int]]]] = {}
 
-    def route_days(days: list[tuple[int, int]], budget: float) -> None:
+    def route_days(days: list[tuple[int, int]], budget: float, relax: bool = False) -> None:
         nonlocal n_sub
         jobs: list[tuple[Any, float, int, str]] = []
         meta: list[tuple[int, int, list[int], list[int]]] = []
         done_groups: set[int] = set()
         for gi, d in days:
+            if relax and gi not in period_groups:
+                continue
             if gi in period_groups:
                 if gi not in done_groups and backend != "ortools":
                     done_groups.add(gi)
-                    pi = period_input(plans[gi])
+                    pi = period_input(plans[gi], relax)
+                    if relax and pi is None:
+                        continue
                     if pi is not None:
                         jobs.append((pi, float(sum(len(x) for x in pi.days_of)), seed, backend))
                         meta.append((gi, -1, [], []))
@@ -528,7 +678,12 @@ def solve_routes(
         n_sub += len(jobs)
         for (gi, d, clients, ks), (used, routes) in zip(meta, results, strict=True):
             backends[used] = backends.get(used, 0) + 1
-            if d < 0:
+            if d < 0 and relax:
+                if routes is not None:
+                    q = relaxed_quality(plans[gi], routes)
+                    if gi not in relaxed_best or q < relaxed_best[gi][0]:
+                        relaxed_best[gi] = (q, routes)
+            elif d < 0:
                 adopt_period(plans[gi], routes)
             else:
                 adopt_day(plans[gi], d, clients, ks, routes)
@@ -539,7 +694,25 @@ def solve_routes(
             left = rep.time_left() - margin
             share = 0.45 if multi_pattern else 1.0
             rep.update("routing", best=current(), force=True, message=f"{len(all_days)} day sub-problems")
+            saved: dict[int, tuple[float, tuple[object, ...]]] = {}
+            if relax_groups:
+                # the days of multi-visit outlets chosen visit by visit (unlinked), projected on
+                # the nearest allowed patterns, then routed again with those patterns; kept
+                # only when it beats the plan before
+                route_days(all_days, left * RELAX_SHARE, relax=True)
+                for gi, (_q, rts) in relaxed_best.items():
+                    before_total, snap = plans[gi].total(), plans[gi].snapshot()
+                    if project_relaxed(plans[gi], rts):
+                        saved[gi] = (before_total, snap)
+                rep.update("routing", best=current(), force=True, message="relaxed patterns")
+                left = rep.time_left() - margin
             route_days(all_days, left * share)
+            for gi, (before_total, snap) in saved.items():
+                pl = plans[gi]
+                if pl.total() < before_total - 1e-6 and not any(pl.missing(o) for o in range(pl.g.n)):
+                    n_relaxed[0] += 1
+                else:
+                    plans[gi].restore(snap)
             t0 = mark("routing", t0)
             rep.update("routing", best=current(), force=True)
         rounds = 0
@@ -547,7 +720,25 @@ def solve_routes(
             rounds += 1
             before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
             improved = 0
+            # penalised pattern annealing (two seeds in parallel) where the group allows it
+            sa_groups = {gi for gi in period_groups if USE_SA and sa_applicable(plans[gi])}
+            sa_t = min(rep.time_left() - margin - 0.2, max(0.5, min(8.0, 0.1 * time_limit)))
+            if sa_groups and sa_t > 0.2:
+                sa_jobs: list[tuple[Any, float, int, str]] = [
+                    (plans[gi], sa_t, seed + 7919 * rounds + s, "sa") for gi in sorted(sa_groups) for s in range(nw)
+                ]
+                sa_res = runner.map(sa_jobs)
+                best_sa: dict[int, Any] = {}
+                for (pl, _t, _s, _b), (_u, res) in zip(sa_jobs, sa_res, strict=True):
+                    gi = plans.index(pl)
+                    if res is not None and (gi not in best_sa or res[2] < best_sa[gi][2]):
+                        best_sa[gi] = res
+                for gi, res in best_sa.items():
+                    improved += adopt_sa(plans[gi], res)
+                rep.update("improve", best=current())
             for gi, p in enumerate(plans):
+                if gi in sa_groups:
+                    continue
                 order = list(range(p.g.n))
                 p.rng.shuffle(order)
                 for o in order:
@@ -563,8 +754,9 @@ def solve_routes(
                     rep.update("improve", best=current())
             # ruin & recreate over related outlets until the next re-routing
             lns_until = time.monotonic() + max(0.5, min(5.0, 0.1 * time_limit))
-            while not rep.should_stop and rep.time_left() > margin and time.monotonic() < lns_until:
-                for p in plans:
+            lns_plans = [p for gi, p in enumerate(plans) if gi not in sa_groups]
+            while lns_plans and not rep.should_stop and rep.time_left() > margin and time.monotonic() < lns_until:
+                for p in lns_plans:
                     q = max(2, min(30, p.g.n // 10 + p.rng.randrange(1, 6)))
                     improved += p.ruin_recreate(q)
                 rep.update("improve", best=current())
@@ -605,6 +797,7 @@ def solve_routes(
             "workers": nw,
             "seed": seed,
             "stopped_early": rep.stop_requested,
+            "relaxed_adopted": n_relaxed[0],
         },
     )
 
