@@ -86,7 +86,10 @@ def main() -> int:
             f"`{cmd}` on {machine()}.",
             "",
             f"Instance `{a.instance}`; {len(rows)} scenarios solved in {wall:.1f} s on {a.workers} worker processes. "
-            "Each scenario is sized at least cost (LP round-up, fix-and-relax fallback) for its own plan; "
+            "Each scenario is sized at least cost for its own plan (LP round-up, repaired through the LP when the "
+            "rounding breaks a hiring limit or misses a plan; CBC fix-and-relax only if that fails: "
+            f"{sum(not str(r['method']).startswith('lp-round-up') for r in rows if r['status'] == 'feasible')} "
+            "scenarios here); "
             "`P(hit base plan)` is the Monte Carlo probability that this staffing delivers the *unscaled* plan "
             f"({a.draws} draws), so plan margins read as odds.",
             "",
