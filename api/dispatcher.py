@@ -79,8 +79,13 @@ class Dispatcher:
         self._thread.start()
 
     def wake(self) -> None:
-        """Look at the queue now (called after a submission)."""
-        self._wake.set()
+        """Look at the queue now (called after a submission).
+
+        A no-op while every worker is busy: the run that finishes wakes the loop itself, and waking it
+        for nothing on every submission would only take the GIL from the HTTP event loop.
+        """
+        if len(self.inflight) < self.executor.capacity:  # a racy read is fine: a finishing run wakes the loop
+            self._wake.set()
 
     def stop(self) -> None:
         """Stop claiming, stop the workers and hand this server's running jobs back to the queue."""
@@ -120,6 +125,7 @@ class Dispatcher:
                     with self._lock:
                         ids = list(self.inflight)
                     self.store.heartbeat(self.owner, ids)
+                    self.store.checkpoint()  # off the HTTP event loop (see SqlJobStore manual_checkpoint)
                     self._recover()
                     self._stop_overruns()
                 self._fill()

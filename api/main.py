@@ -6,6 +6,7 @@ at ``/openapi.json`` and ``/docs``; the problem and solution schemas are those o
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import logging
@@ -113,22 +114,29 @@ class BodyLimitMiddleware:
             route = scope.get("route")
             self.stats.add(scope["method"], getattr(route, "path", "unmatched"), status, time.perf_counter() - t0)
 
+    def _too_big(self) -> dict[str, Any]:
+        return {"code": "too_large", "message": f"request body larger than {self.max_bytes} bytes", "errors": []}
+
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = {"code": "too_large", "message": f"request body larger than {self.max_bytes} bytes", "errors": []}
+        declared: int | None = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    n = int(value)
+                    declared = int(value)
                 except ValueError:
-                    n = 0
-                if n > self.max_bytes:
-                    start, body = _json_bytes(413, too_big)
+                    declared = None
+                if declared is not None and declared > self.max_bytes:
+                    start, body = _json_bytes(413, self._too_big())
                     await send(start)
                     await send(body)
                     return
+        if declared is not None:
+            # the HTTP server delivers no more than Content-Length bytes: nothing to count (the usual case)
+            await self.app(scope, receive, send)
+            return
         seen = 0
         over = False
 
@@ -148,7 +156,7 @@ class BodyLimitMiddleware:
         async def guarded_send(msg: Message) -> None:
             if over:
                 if msg["type"] == "http.response.start":
-                    start, body = _json_bytes(413, too_big)
+                    start, body = _json_bytes(413, self._too_big())
                     await send(start)
                     await send(body)
                 return
@@ -280,7 +288,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings()
     keys = settings.key_table()
-    store = SqlJobStore(settings.database_url)
+    # SQLite: checkpoints by the dispatcher's thread (here or in the supervisor), never in a commit on the loop
+    store = SqlJobStore(settings.database_url,
+                        manual_checkpoint=settings.start_dispatcher or settings.wake_port is not None)
     submits = SubmitQueue(store)
     if settings.supervisor_pid is not None:
         _exit_with_supervisor(settings.supervisor_pid)
@@ -295,6 +305,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif settings.wake_port is not None:  # the dispatcher is the supervisor's
             app.state.wake = wake_sender(settings.wake_port)
         app.state.dispatcher = dispatcher
+        # what is alive now lives until the end: keep it out of the cyclic GC's full collections (shorter pauses)
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -309,6 +322,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit staffing, territory, route and pipeline solves as jobs; follow, cancel and fetch them.",
         lifespan=lifespan,
         responses=_ERRORS,
+        # FastAPI's OpenTelemetry bridge checks the global providers on every request: on only when asked
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.store = store
@@ -401,8 +416,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         raise InputError([ErrorItem("host", f"refusing to bind {host} without API keys: set SALESPLAN_API_KEYS "
                                             "(key:tenant,...) or SALESPLAN_API_KEYS_FILE, or bind 127.0.0.1")])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # no per-request access log by default (a formatted line per request is a few percent of a submit's
+    # CPU; /metrics counts requests); no proxy-header rewriting (the API never uses the client address)
     opts: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "timeout_graceful_shutdown": 5,
-                            **_uvicorn_options()}
+                            "access_log": settings.access_log, "proxy_headers": False, **_uvicorn_options()}
     if n == 1:
         uvicorn.run(create_app(settings), **opts)
         return

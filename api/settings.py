@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         HTTP server processes (``salesplan serve --workers N``). With more than one, a supervisor
         process runs the only dispatcher (and its executor) and the HTTP processes wake it after a
         submission; they exit when the supervisor dies.
+    access_log
+        uvicorn's per-request access log (off by default: ``/metrics`` counts requests).
+    otel
+        FastAPI's OpenTelemetry instrumentation (off by default: it costs CPU on every request).
     wake_port, supervisor_pid
         Set by the supervisor for its HTTP processes (internal): the UDP port on 127.0.0.1 where the
         dispatcher listens for wake-ups, and the pid whose death ends them.
@@ -70,6 +74,8 @@ class Settings(BaseSettings):
     worker_nice: int = Field(10, ge=0, le=19)
     overrun_grace_s: float = Field(30.0, gt=0)
     server_workers: int = Field(1, ge=1, le=64)
+    access_log: bool = False
+    otel: bool = False
     wake_port: int | None = Field(None, ge=1, le=65535)
     supervisor_pid: int | None = Field(None, ge=1)
 

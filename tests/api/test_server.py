@@ -31,9 +31,10 @@ def _free_port() -> int:
 class Server:
     """``python -m api.main`` in its own process group, with quick heartbeats."""
 
-    def __init__(self, db_url: str, log: Path) -> None:
+    def __init__(self, db_url: str, log: Path, **env: str) -> None:
         self.db_url = db_url
         self.log = log
+        self.env = env
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -41,7 +42,7 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, "SALESPLAN_DATABASE_URL": self.db_url, "SALESPLAN_WORKERS": "2",
                "SALESPLAN_STALE_AFTER_S": "2", "SALESPLAN_HEARTBEAT_S": "0.5", "SALESPLAN_POLL_S": "0.1",
-               "SALESPLAN_PROGRESS_EVERY_S": "0.2", "SALESPLAN_API_KEYS": ""}
+               "SALESPLAN_PROGRESS_EVERY_S": "0.2", "SALESPLAN_API_KEYS": "", **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "api.main", "--port", str(self.port)], env=env,
                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -159,3 +160,66 @@ def test_kill9_mid_run_then_restart_loses_nothing(server: Server) -> None:
             assert jobs[i]["attempts"] == 2
             types = [e["type"] for e in c.get(f"/v1/jobs/{i}/events").json()]
             assert "requeued" in types and types[-1] == "succeeded"
+
+
+def _runs(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(start, end) of each run of a job from its event log: ``started`` to the next event that ends the run."""
+    out: list[tuple[float, float]] = []
+    start: float | None = None
+    for e in events:
+        if e["type"] == "started":
+            start = e["at"]
+        elif e["type"] in ("requeued", *FINAL) and start is not None:
+            out.append((start, e["at"]))
+            start = None
+    return out
+
+
+def test_several_http_processes_one_dispatcher_no_job_runs_twice(tmp_path: Path) -> None:
+    """``--workers 3``: one dispatcher claims (the cap holds), kill -9 of the supervisor ends every process,
+    and after a restart each interrupted job is recovered once and every job runs to success exactly once."""
+    server = Server(f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path / "server.log", SALESPLAN_SERVER_WORKERS="3")
+    try:
+        server.start()
+        assert len(server.group_pids()) >= 4, "expected the supervisor and 3 HTTP processes"
+        n = 10
+        with httpx.Client(base_url=server.base, timeout=10) as c:
+            ids = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5, seed=s),
+                                            "options": {"time_limit_s": 1}}).json()["id"] for s in range(n)]
+            deadline = time.monotonic() + 60
+            while True:  # kill once some jobs are done and two are mid-solve
+                statuses = [c.get(f"/v1/jobs/{i}").json()["status"] for i in ids]
+                if statuses.count("succeeded") >= 2 and statuses.count("running") == 2:
+                    break
+                assert time.monotonic() < deadline, statuses
+                time.sleep(0.1)
+        pids = server.group_pids()
+        server.kill9()
+        deadline = time.monotonic() + 15
+        while left := [p for p in pids if _alive(p)]:  # HTTP processes and pool workers follow the supervisor
+            assert time.monotonic() < deadline, f"processes of the killed server still alive: {left}"
+            time.sleep(0.2)
+
+        server.start()
+        with httpx.Client(base_url=server.base, timeout=10) as c:
+            jobs = _wait_all_final(c, ids, timeout=150)
+            assert {j["status"] for j in jobs.values()} == {"succeeded"}, {i: j["status"] for i, j in jobs.items()}
+            logs = {i: c.get(f"/v1/jobs/{i}/events").json() for i in ids}
+    finally:
+        server.stop()
+    runs: list[tuple[float, float]] = []
+    owners: list[set[str]] = []
+    for i in ids:
+        types = [e["type"] for e in logs[i]]
+        started = [e for e in logs[i] if e["type"] == "started"]
+        # one run per attempt: a second start only after the kill re-queued it, once
+        assert len(started) == jobs[i]["attempts"] == 1 + types.count("requeued") <= 2, types
+        assert types.count("succeeded") == 1 and types[-1] == "succeeded", types
+        runs += _runs(logs[i])
+        owners.append({e["data"]["owner"] for e in started})
+    assert any(len(o) == 2 for o in owners), "the kill interrupted no run"
+    # one dispatcher per server lifetime: every run was claimed by one of two owners (before, after the kill)
+    assert len(set().union(*owners)) == 2
+    # the server-wide cap (SALESPLAN_WORKERS=2) held across the three HTTP processes
+    for t, _ in runs:
+        assert sum(1 for a, b in runs if a <= t < b) <= 2
