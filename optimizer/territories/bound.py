@@ -69,40 +69,56 @@ def bound_applicable(inst: Instance) -> bool:
 
 
 def _columns(inst: Instance, cols: IntArray, lam: FloatArray, lo: float, hi: float,
-             want_x: bool = False) -> tuple[FloatArray, list[FloatArray] | None]:
-    """Value of the fractional knapsack of each candidate centre in ``cols`` (and its x when asked)."""
+             want_x: bool = False, cost: FloatArray | None = None) -> tuple[FloatArray, list[FloatArray] | None]:
+    """Value of the fractional knapsack of each candidate centre in ``cols`` (and its x when asked).
+
+    ``cost`` is the cached ``wt x km`` block for ``cols`` (n x m) when the caller keeps one.
+    """
     w = inst.measures[:, 0]
     wpos = np.maximum(w, 1e-12)
-    d = inst.km(slice(None), inst.xy[cols])  # n x m
-    r = inst.wt[:, None] * d - lam[:, None]
+    c = cost if cost is not None else inst.wt[:, None] * inst.km(slice(None), inst.xy[cols])  # n x m
+    r = c - lam[:, None]
     m = len(cols)
+    n = inst.n
+    ar = np.arange(m)
     # the centre is in its own territory: take it first (ratio -inf)
     ratio = r / wpos[:, None]
-    ratio[cols, np.arange(m)] = -np.inf
-    order = np.argsort(ratio, axis=0, kind="stable")
+    ratio[cols, ar] = -np.inf
+    wneg = np.where(r < 0, w[:, None], 0.0).sum(0)
+    wneg = wneg + np.where(r[cols, ar] >= 0, w[cols], 0.0)
+    target = np.clip(wneg, lo, hi)
+    # only the cheapest items up to the target weight matter: partial sort of a prefix when that is enough
+    kp = n
+    if n > 200:
+        kp = min(n, int(3 * hi / max(float(np.median(wpos)), 1e-12)) + 20)
+    if kp < n:
+        part = np.argpartition(ratio, kp - 1, axis=0)[:kp]
+        sub = np.take_along_axis(ratio, part, axis=0)
+        order = np.take_along_axis(part, np.argsort(sub, axis=0, kind="stable"), axis=0)
+        if (w[order].sum(0) < target - 1e-9).any():
+            kp = n
+    if kp == n:
+        order = np.argsort(ratio, axis=0, kind="stable")
     rs = np.take_along_axis(r, order, axis=0)
     ws = w[order]
     cw = np.cumsum(ws, axis=0)
     cr = np.cumsum(rs, axis=0)
-    wneg = np.where(r < 0, w[:, None], 0.0).sum(0)
-    wneg = wneg + np.where(r[cols, np.arange(m)] >= 0, w[cols], 0.0)
-    target = np.clip(wneg, lo, hi)
     # number of whole items taken: cw[k-1] <= target, the next item taken fractionally
     kfull = (cw <= target[None, :] + 1e-12).sum(0)
-    val = np.where(kfull > 0, cr[np.maximum(kfull - 1, 0), np.arange(m)], 0.0)
-    prev_w = np.where(kfull > 0, cw[np.maximum(kfull - 1, 0), np.arange(m)], 0.0)
-    has_next = kfull < inst.n
-    nxt = np.minimum(kfull, inst.n - 1)
-    frac = np.where(has_next, np.clip((target - prev_w) / np.maximum(ws[nxt, np.arange(m)], 1e-12), 0.0, 1.0), 0.0)
-    val = val + frac * np.where(has_next, rs[nxt, np.arange(m)], 0.0)
+    val = np.where(kfull > 0, cr[np.maximum(kfull - 1, 0), ar], 0.0)
+    prev_w = np.where(kfull > 0, cw[np.maximum(kfull - 1, 0), ar], 0.0)
+    has_next = kfull < kp
+    nxt = np.minimum(kfull, kp - 1)
+    frac = np.where(has_next, np.clip((target - prev_w) / np.maximum(ws[nxt, ar], 1e-12), 0.0, 1.0), 0.0)
+    val = val + frac * np.where(has_next, rs[nxt, ar], 0.0)
     # infeasible column: the centre alone is over hi, or all units cannot reach lo
-    bad = (w[cols] > hi + 1e-9) | (cw[-1] < lo - 1e-9)
+    bad = (w[cols] > hi + 1e-9) | (float(w.sum()) < lo - 1e-9)
     val = np.where(bad, np.inf, val)
     xs: list[FloatArray] | None = None
     if want_x:
         xs = []
         for q in range(m):
-            x = np.zeros(inst.n)
+            x = np.zeros(n)
             x[order[: kfull[q], q]] = 1.0
             if has_next[q]:
                 x[order[nxt[q], q]] = frac[q]
@@ -154,6 +170,8 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
             lam[b] = inst.wt[b] * np.partition(d, kth, axis=1)[:, kth]
     else:
         lam = lam0.astype(np.float64).copy()
+    # keep the cost matrix when it is small (n^2 <= CHUNK_ELEMS), else recompute each block
+    cache = [inst.wt[:, None] * inst.km(slice(None), inst.xy[b]) for b in blocks] if n * n <= CHUNK_ELEMS else []
     best = -np.inf
     best_lam = lam.copy()
     best_col = np.zeros(n)
@@ -165,7 +183,8 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
     ub = upper
     while it < max_iter and time.monotonic() < t_end:
         it += 1
-        col = np.concatenate([_columns(inst, b, lam, lo, hi)[0] for b in blocks])
+        col = np.concatenate([_columns(inst, b, lam, lo, hi, cost=cache[q] if cache else None)[0]
+                              for q, b in enumerate(blocks)])
         opened = np.argpartition(col, p - 1)[:p]
         val = float(lam.sum() + col[opened].sum())
         if not np.isfinite(val):

@@ -124,20 +124,28 @@ class FlowAllocator:
 
 def _recentre(inst: Instance, fa: FlowAllocator, med: IntArray, val: float,
               stop: Callable[[], bool], max_iter: int = 20) -> tuple[IntArray, float]:
-    """Hess iterations on the flow: allocate, move centres to weighted medoids, until no gain."""
+    """Hess iterations on the flow: allocate, move centres to weighted medoids, until the centres repeat.
+
+    A step that makes the flow dearer is still taken (Hess does so) but the best centres are returned.
+    """
+    best_m, best_v = med, val
+    seen = {med.tobytes()}
     for _ in range(max_iter):
         if stop():
             break
         _, a = fa.solve(med, want_assign=True)
         assert a is not None
         new = medoids(inst, a, med)
-        if (new < 0).any() or np.array_equal(new, med):
+        if (new < 0).any() or new.tobytes() in seen:
             break
+        seen.add(new.tobytes())
         v2, _ = fa.solve(new)
-        if v2 >= val - 1e-9 * max(1.0, abs(val)):
+        med = new
+        if v2 < best_v - 1e-9 * max(1.0, abs(best_v)):
+            best_m, best_v = new, v2
+        elif v2 > best_v * 1.01:
             break
-        med, val = new, v2
-    return med, val
+    return best_m, best_v
 
 
 def substitution_search(
@@ -310,3 +318,179 @@ def centre_search(
             med = perturb(inst, a_b, perturb(inst, a_b, best[3], rng), rng)
     assert best is not None
     return best[2], best[3], best[1], runs
+
+
+def _sub_flow(inst: Instance, fa: FlowAllocator, units: IntArray, centres: IntArray, lo_i: IntArray,
+              hi_i: IntArray) -> tuple[float, IntArray | None]:
+    """Fractional balanced flow of ``units`` (positive workload) to ``centres`` (all pairs); rounded labels."""
+    d = inst.km(units, inst.xy[centres])
+    m, s = d.shape
+    W = np.maximum(np.round(inst.measures[units, 0] * fa.scale), 1).astype(np.int64)
+    ratio = inst.wt[units] / np.maximum(inst.measures[units, 0], 1e-12)
+    ii = np.repeat(np.arange(m), s)
+    tt = np.tile(np.arange(s), m)
+    cost = np.round(d[ii, tt] * ratio[ii] * COST_SCALE).astype(np.int64)
+    total = int(W.sum())
+    lo_i = np.minimum(lo_i, total)
+    if total < int(lo_i.sum()) or total > int(hi_i.sum()):
+        return np.inf, None
+    f = min_cost_flow.SimpleMinCostFlow()
+    sink = m + s
+    arcs = f.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate([ii, m + np.arange(s)]), np.concatenate([m + tt, np.full(s, sink)]),
+        np.concatenate([W[ii], hi_i - lo_i]), np.concatenate([cost, np.zeros(s, dtype=np.int64)]))
+    f.set_nodes_supplies(np.arange(m + s + 1), np.concatenate([W, -lo_i, [-(total - int(lo_i.sum()))]]))
+    if f.solve() != f.OPTIMAL:
+        return np.inf, None
+    flows = f.flows(arcs[: len(ii)])
+    order = np.argsort(flows, kind="stable")
+    lab = np.zeros(m, dtype=np.int64)
+    lab[ii[order]] = tt[order]
+    return f.optimal_cost() / COST_SCALE / fa.scale, lab
+
+
+def _ring_medoids(inst: Instance, units: IntArray, lab: IntArray, centres: IntArray) -> IntArray:
+    """Weighted medoid of each ring territory (labels ``lab`` index ``centres``); empty ones keep theirs."""
+    out = centres.copy()
+    for q in range(len(centres)):
+        mem = units[lab == q]
+        if len(mem) == 0:
+            continue
+        cand = mem
+        if len(mem) > 400:
+            cen = (inst.xy[mem] * inst.wt[mem, None]).sum(0) / max(float(inst.wt[mem].sum()), 1e-12)
+            cand = mem[np.argsort(inst.km(mem, cen[None, :])[:, 0], kind="stable")[:400]]
+        out[q] = cand[int(np.argmin(inst.wt[mem] @ inst.km(mem, inst.xy[cand])))]
+    return out
+
+
+def local_substitution(
+    inst: Instance,
+    a: IntArray,
+    med: IntArray,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    *,
+    ring: int = 6,
+    fa: FlowAllocator | None = None,
+) -> tuple[IntArray, IntArray, int]:
+    """Vertex substitution evaluated on a neighbourhood: for large instances where a global flow is slow.
+
+    A candidate unit ``u`` replaces one of the 3 centres nearest to it; only the units of the ``ring``
+    territories around ``u`` are re-allocated (balanced flow among those territories, each keeping its
+    workload range, widened to its current load when that is outside), so one evaluation costs
+    milliseconds. An accepted move re-centres those territories on their weighted medoids. The caller
+    repairs the global balance at the end (the rounding splits a few units per move).
+
+    Returns
+    -------
+    tuple
+        ``(assignment, centre units, moves accepted)``.
+    """
+    fa = fa or FlowAllocator(inst, None)
+    k = inst.k
+    a = a.copy()
+    med = med.copy()
+    ring = min(ring, k)
+    w = inst.measures[:, 0]
+    pos_mask = w > 0
+    accepted = 0
+    fails = 0
+    while not stop() and fails < 20 * k:
+        cpts = inst.xy[med]
+        d_own = inst.km(slice(None), cpts)[np.arange(inst.n), a] if inst.n <= 20_000 else \
+            np.sqrt(((inst.xy - cpts[a]) ** 2).sum(1))
+        pr = inst.wt * d_own ** 2
+        # far, heavy units (k-means++ style) and uniform ones
+        half = min(inst.n, 2 * k)
+        batch = np.concatenate([rng.choice(inst.n, size=half, replace=False,
+                                           p=pr / pr.sum() if pr.sum() > 0 else None),
+                                rng.choice(inst.n, size=half, replace=False)])
+        moved_any = False
+        for u in batch:
+            if stop():
+                break
+            u = int(u)
+            if u in set(med.tolist()):
+                continue
+            du = inst.km(np.array([u]), cpts)[0]
+            slots = np.argsort(du, kind="stable")[:ring]
+            units = np.flatnonzero(np.isin(a, slots) & pos_mask)
+            if len(units) == 0:
+                continue
+            load = np.round(np.bincount(a[units], weights=w[units], minlength=k)[slots] * fa.scale).astype(np.int64)
+            lo_i = np.minimum(fa.lo_i[slots], load)
+            hi_i = np.maximum(fa.hi_i[slots], load)
+            base, _ = _sub_flow(inst, fa, units, med[slots], lo_i, hi_i)
+            best_v, best_q, best_lab = base, -1, None
+            best_c: IntArray | None = None
+            for q in range(min(3, len(slots))):
+                trial = med[slots].copy()
+                trial[q] = u
+                v, lab = _sub_flow(inst, fa, units, trial, lo_i, hi_i)
+                if lab is None:
+                    continue
+                # one Hess step inside the ring: a new centre is rarely well placed before it
+                for _ in range(2):
+                    rc = _ring_medoids(inst, units, lab, trial)
+                    if np.array_equal(rc, trial):
+                        break
+                    v2, lab2 = _sub_flow(inst, fa, units, rc, lo_i, hi_i)
+                    if lab2 is None or v2 >= v:
+                        break
+                    trial, v, lab = rc, v2, lab2
+                if v < best_v - 1e-9 * max(1.0, abs(best_v)):
+                    best_v, best_q, best_lab, best_c = v, q, lab, trial
+            if best_q < 0 or best_lab is None or best_c is None:
+                fails += 1
+                continue
+            new_med = med.copy()
+            new_med[slots] = best_c
+            a[units] = slots[best_lab]
+            med = new_med
+            accepted += 1
+            fails = 0
+            moved_any = True
+            break
+        if not moved_any:
+            fails += len(batch)
+    return a, med, accepted
+
+
+def large_search(
+    inst: Instance,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    on_best: Callable[[float], bool] | None = None,
+    *,
+    kk: int | None = 10,
+) -> tuple[IntArray, IntArray, float, int]:
+    """Large instances: weighted k-means, Hess on the flow, then :func:`local_substitution` until ``stop()``.
+
+    Returns
+    -------
+    tuple
+        ``(assignment, centre units, objective, moves accepted)``.
+    """
+    from optimizer.territories.alloc import State, cost_matrix
+    from optimizer.territories.evaluate import objective
+    from optimizer.territories.locate import initial_centres
+
+    fa = FlowAllocator(inst, kk)
+    med = initial_centres(inst, rng)
+    val, _ = fa.solve(med)
+    med, val = _recentre(inst, fa, med, val, stop)
+    _, a = fa.solve(med, want_assign=True)
+    if a is None:  # no balanced flow: nearest centre, the repair below does what it can
+        a = np.argmin(inst.km(slice(None), inst.xy[med]), axis=1).astype(np.int64)
+    if on_best is not None:
+        on_best(objective(inst, a, med))
+    a, med, moves = local_substitution(inst, a, med, rng, stop, fa=fa)
+    st = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.xy[med])))
+    st.repair_balance()
+    st.local_search(rounds=30)
+    new = medoids(inst, st.a, med)
+    obj = objective(inst, st.a, new)
+    if on_best is not None:
+        on_best(obj)
+    return st.a, new, obj, moves

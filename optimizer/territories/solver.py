@@ -6,8 +6,10 @@ Strategy
   instance has at most ``EXACT_FIXED_MAX_PAIRS`` unit/territory pairs, else the balanced allocation
   LP, rounded, repaired and improved by shift/swap local search.
 * Centres chosen by the solver: exact p-median-with-balance MIP for tiny instances without a current
-  alignment, else Hess location-allocation followed by iterated local search on the centres
-  (:mod:`optimizer.territories.locate`).
+  alignment; else, without a current alignment, vertex substitution on the balanced transport flow
+  (:mod:`optimizer.territories.centres`: global flow up to ``FLOW_SEARCH_MAX_PAIRS`` unit/territory
+  pairs, neighbourhood flows above); with a current alignment (locks, move caps and costs), Hess
+  location-allocation followed by iterated local search on the centres (:mod:`optimizer.territories.locate`).
 * Contiguity: detached pieces are handed to a neighbouring territory, then balance is repaired and
   the local search continues with contiguity-preserving moves only.
 
@@ -48,7 +50,7 @@ from optimizer.model.territories import (
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.territories.alloc import State, cost_matrix, solve_allocation
 from optimizer.territories.bound import bound_applicable, lagrangian_bound
-from optimizer.territories.centres import centre_search
+from optimizer.territories.centres import centre_search, large_search
 from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
 from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
@@ -118,6 +120,13 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
         stats["method"] = "vertex substitution on the balanced transport flow + Hess re-centring (iterated)"
         a, med, _, runs = centre_search(inst, rng, stop, on_best, kk=kk)
         stats["descents"] = runs  # one substitution search per descent
+        return a, med, False
+    if not (inst.current >= 0).any():
+        stats["method"] = ("Hess on the balanced transport flow + vertex substitution on territory neighbourhoods "
+                           "(large instance)")
+        a, med, _, moves = large_search(inst, rng, stop, on_best, kk=kk)
+        stats["descents"] = 1
+        stats["substitutions"] = moves
         return a, med, False
     a, med, _, runs = location_allocation(inst, rng, stop, on_best, kk=kk)
     stats["descents"] = runs
