@@ -321,13 +321,16 @@ def generate(
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        help="HTTP server processes (default SALESPLAN_SERVER_WORKERS, 1); with more, a supervisor runs the one "
+             "dispatcher")] = None,
 ) -> None:
     """Start the jobs API (settings from SALESPLAN_* environment variables)."""
 
     def run() -> None:
         from api.main import serve as run_server
 
-        run_server(host=host, port=port)
+        run_server(host=host, port=port, workers=workers)
 
     _guard(run)
 
