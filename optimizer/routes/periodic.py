@@ -306,27 +306,24 @@ class Plan:
                 done = True
         return done
 
-    def construct(self, deadline: float | None = None) -> None:
+    def construct(self, deadline: float | None = None, shuffle: bool = False) -> None:
         """Periodic cheapest insertion: pinned outlets first, then frequent, constrained outlets;
         optional ones last.
 
         Outlets already in routes (:meth:`warm_start`) keep their visits; their missing visits
         are inserted on their pattern days. Past ``deadline`` (a ``time.monotonic()`` value) the
-        remaining outlets are left out (their visits are then reported missing).
+        remaining outlets are left out (their visits are then reported missing). With
+        ``shuffle`` the outlets of one class (optional, pinned, visits) come in random order
+        (the plan's seed) instead of the most constrained and farthest first: a diverse start
+        for a multi-start.
         """
         g = self.g
-        order = sorted(
-            range(g.n),
-            key=lambda o: (
-                g.optional[o],
-                not self.fixed(o),
-                -g.visits[o],
-                len(g.patterns[o]),
-                len(g.eligible[o]),
-                sum(b - a for a, b in g.windows[o]) if g.windows[o] else 1e9,
-                -float(min(g.tmat[g.vehicles[kd].start_node, o] for kd in g.vehicles)),
-            ),
-        )
+        if shuffle:
+            order = list(range(g.n))
+            self.rng.shuffle(order)
+            order.sort(key=lambda o: (g.optional[o], not self.fixed(o), -g.visits[o]))
+        else:
+            order = self._order()
         for o in order:
             if self.where[o]:
                 if self.missing(o) > 0:
@@ -338,6 +335,21 @@ class Plan:
                 self.skipped.add(o)
                 continue
             self.place(o)
+
+    def _order(self) -> list[int]:
+        g = self.g
+        return sorted(
+            range(g.n),
+            key=lambda o: (
+                g.optional[o],
+                not self.fixed(o),
+                -g.visits[o],
+                len(g.patterns[o]),
+                len(g.eligible[o]),
+                sum(b - a for a, b in g.windows[o]) if g.windows[o] else 1e9,
+                -float(min(g.tmat[g.vehicles[kd].start_node, o] for kd in g.vehicles)),
+            ),
+        )
 
     def try_move(self, o: int) -> bool:
         """Re-place outlet ``o`` on its best pattern; keep the change only if the total improves."""
