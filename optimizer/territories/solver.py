@@ -124,9 +124,11 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
     if not (inst.current >= 0).any():
         stats["method"] = ("Hess on the balanced transport flow + vertex substitution on territory neighbourhoods "
                            "(large instance)")
-        a, med, _, moves = large_search(inst, rng, stop, on_best, kk=kk)
-        stats["descents"] = 1
-        stats["substitutions"] = moves
+        # about 40 % of the search budget on Hess starts, the rest on substitution around the best
+        t_starts = rep.elapsed() + 0.4 * max(0.0, (budget or 0.0) - rep.elapsed())
+        a, med, _, runs = large_search(inst, rng, stop, on_best, kk=kk,
+                                       starts_done=(lambda: rep.elapsed() > t_starts) if budget else None)
+        stats["descents"] = runs
         return a, med, False
     a, med, _, runs = location_allocation(inst, rng, stop, on_best, kk=kk)
     stats["descents"] = runs
