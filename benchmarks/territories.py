@@ -251,7 +251,7 @@ def main() -> None:
     ap.add_argument("--generated", type=int, nargs="*", default=[], help="generated instance sizes, e.g. 10000")
     ap.add_argument("--methods", nargs="*", default=["salesplan", "salesplan_contig", "kmeans",
                                                      "kmeans_constrained", "hess"])
-    ap.add_argument("--bound-time", type=float, nargs=3, default=[30.0, 60.0, 60.0],
+    ap.add_argument("--bound-time", type=float, nargs=3, default=[30.0, 60.0, 0.0],
                     help="seconds for our Lagrangian LP bound at n=500, n=2000 and generated sizes (0: skip)")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     args = ap.parse_args()

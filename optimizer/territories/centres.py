@@ -505,7 +505,7 @@ def large_search(
     a, med, moves = local_substitution(inst, a, med, rng, stop, fa=fa)
     st = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.xy[med])))
     st.repair_balance()
-    st.local_search(rounds=30)
+    st.local_search(rounds=5)
     new = medoids(inst, st.a, med)
     obj = objective(inst, st.a, new)
     if on_best is not None:

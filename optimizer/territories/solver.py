@@ -61,7 +61,7 @@ EXACT_FIXED_MAX_PAIRS = 20_000
 EXACT_PMEDIAN_MAX_UNITS = 24
 FULL_LP_MAX_PAIRS = 400_000
 FLOW_SEARCH_MAX_PAIRS = 100_000
-BOUND_MAX_UNITS = 20_000
+BOUND_MAX_UNITS = 5_000
 BOUND_TIME_SHARE = 0.1
 PARETO_GRID = 18
 
@@ -319,7 +319,8 @@ def solve_territories(
                                        "centre (valid; contiguity, locks and other measures relaxed)")
                 stats["bound_iterations"] = lb.iterations
         if "bound_kind" not in stats:
-            stats["bound_kind"] = ("none valid for chosen centres; lp_final_centres bounds the allocation to the "
+            stats["bound_kind"] = ("none valid for chosen centres (the Lagrangian bound runs up to "
+                                   f"{BOUND_MAX_UNITS} units); lp_final_centres bounds the allocation to the "
                                    "returned centres only")
     pareto: list[ParetoPoint] = []
     if problem.pareto:
