@@ -21,14 +21,15 @@ from optimizer.routes.check import check_routes
 pytestmark = pytest.mark.timeout(120)
 
 
-def _problem(outlets: list[dict[str, Any]], n_days: int, **rep: Any) -> RoutesProblem:
+def _problem(outlets: list[dict[str, Any]], n_days: int, reps: tuple[str, ...] = ("A", "B"), **rep: Any
+             ) -> RoutesProblem:
     names = ["mon", "tue", "wed", "thu", "fri"][:n_days]
     data = {
         "travel": {"metric": "euclidean", "speed": 1},
         "objective": "distance",
         "same_rep": False,
         "horizon": {"weeks": 1, "days": names},
-        "reps": [{"id": r, "start": {"x": 0, "y": 0}, "shift": {"start": 0, "end": 1000}, **rep} for r in ("A", "B")],
+        "reps": [{"id": r, "start": {"x": 0, "y": 0}, "shift": {"start": 0, "end": 1000}, **rep} for r in reps],
         "outlets": outlets,
     }
     p = parse("routes", data)
@@ -65,6 +66,24 @@ def test_day_choice_known_optimum(seed: int) -> None:
         if max(assign.count(v) for v in range(4)) > 2:
             continue
         best = min(best, sum(_tsp([pts[i] for i in range(6) if assign[i] == v]) for v in range(4)))
+    s = _checked(p, time_limit=2.0)
+    assert s.unassigned == []
+    assert s.stats["backend"].get("pyvrp-period", 0) >= 1
+    assert s.objective == pytest.approx(best, rel=1e-9)
+
+
+def test_one_rep_day_choice_known_optimum() -> None:
+    # one rep (Cordeau p03/p06/p09: one vehicle a day): the days of one-visit outlets are the
+    # routes of a CVRP, so the horizon-wide VRP must also serve a single rep
+    rng = np.random.default_rng(11)
+    pts = rng.uniform(-40, 40, size=(6, 2))
+    outs = [{"id": f"o{i}", "location": {"x": float(x), "y": float(y)}, "demand": 1} for i, (x, y) in enumerate(pts)]
+    p = _problem(outs, 3, reps=("A",), capacity=2)
+    best = math.inf
+    for assign in itertools.product(range(3), repeat=6):
+        if max(assign.count(v) for v in range(3)) > 2:
+            continue
+        best = min(best, sum(_tsp([pts[i] for i in range(6) if assign[i] == v]) for v in range(3)))
     s = _checked(p, time_limit=2.0)
     assert s.unassigned == []
     assert s.stats["backend"].get("pyvrp-period", 0) >= 1
