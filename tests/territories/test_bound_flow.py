@@ -124,3 +124,28 @@ def test_centre_search_same_seed_same_answer_and_balanced() -> None:
     assign = {inst.ids[i]: inst.tids[int(a1[i])] for i in range(inst.n)}
     assert max_dev(p, assign) <= 0.05 + 1e-9
     assert abs(medoid_cost(p, assign) - o1) <= 1e-6 * o1
+
+
+def test_large_search_balanced_consistent_and_same_seed() -> None:
+    # the large-instance path (neighbourhood substitution), called directly on a small instance
+    from optimizer.territories.centres import large_search
+
+    p = _problem(300, 8, 11, 0.05)
+    inst = build_instance(p)
+
+    def run(seed: int) -> tuple[np.ndarray, float]:
+        calls = [0]
+
+        def stop() -> bool:  # deterministic budget: a fixed number of checks
+            calls[0] += 1
+            return calls[0] > 400
+
+        a, _, obj, _ = large_search(inst, np.random.default_rng(seed), stop)
+        return a, obj
+
+    a1, o1 = run(2)
+    a2, o2 = run(2)
+    assert np.array_equal(a1, a2) and o1 == o2
+    assign = {inst.ids[i]: inst.tids[int(a1[i])] for i in range(inst.n)}
+    assert max_dev(p, assign) <= 0.05 + 1e-9
+    assert abs(medoid_cost(p, assign) - o1) <= 1e-6 * o1
