@@ -122,3 +122,29 @@ def test_mixed_patterns_day_restrictions_and_windows() -> None:
             assert d in ([1], [3])
         else:
             assert len(d) == 1
+
+
+def test_experimental_pattern_searches_stay_feasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the relaxed horizon VRP, the penalised pattern annealing and the multi-start are off by
+    # default; switched on, every plan they hand back must still pass the checker in full
+    import optimizer.routes.solver as solver_mod
+
+    monkeypatch.setattr(solver_mod, "RELAX_SHARE", 0.3)
+    monkeypatch.setattr(solver_mod, "USE_SA", True)
+    monkeypatch.setattr(solver_mod, "MS_SHARE", 0.35)
+    monkeypatch.setattr(solver_mod, "MS_MIN_SECONDS", 0.2)
+    rng = np.random.default_rng(8)
+    pts = rng.uniform(-30, 30, size=(14, 2))
+    outs: list[dict[str, Any]] = []
+    for i, (x, y) in enumerate(pts):
+        o: dict[str, Any] = {"id": f"o{i}", "location": {"x": float(x), "y": float(y)}, "demand": 1 + i % 3}
+        if i % 2 == 0:
+            o.update(visits=2, patterns=[[0, 2], [1, 3], [0, 3]])
+        outs.append(o)
+    p = _problem(outs, 4, capacity=8, max_route_minutes=200)
+    s = _checked(p, time_limit=4.0)
+    assert s.unassigned == []
+    assert s.totals.visits_planned == s.totals.visits_required == 21
+    assert s.stats["multistart"]  # the multi-start ran
+    for r in s.routes:
+        assert sum(1 + int(st.outlet[1:]) % 3 for st in r.stops) <= 8
