@@ -6,6 +6,7 @@ at ``/openapi.json`` and ``/docs``; the problem and solution schemas are those o
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import json
@@ -426,10 +427,38 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     _serve_many(n, settings, opts)
 
 
-def _serve_many(n: int, settings: Settings, opts: dict[str, Any]) -> None:
-    """Supervise ``n`` HTTP processes; run the only dispatcher here."""
+def _http_process(host: str, port: int, opts: dict[str, Any]) -> None:
+    """One HTTP process of ``serve --workers N``: its own ``SO_REUSEPORT`` socket, then uvicorn.
+
+    Each process listens on its own socket and the kernel spreads new connections over them. With one
+    shared socket (uvicorn's own ``--workers``), a burst of connections is accepted by whichever process
+    wakes first, and long-lived keep-alive clients then all load that one process.
+    """
+    import socket
+
     import uvicorn
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        log.error("HTTP process %d cannot bind %s:%d: %s", os.getpid(), host, port, exc)
+        raise SystemExit(3) from None
+    config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port, **opts)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_many(n: int, settings: Settings, opts: dict[str, Any]) -> None:
+    """Supervise ``n`` HTTP processes (restarting any that dies); run the only dispatcher here."""
+    import multiprocessing
+    import signal
+    import socket
+
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise InputError([ErrorItem("workers", "several HTTP processes need SO_REUSEPORT (Linux, BSD, macOS)")])
     store = SqlJobStore(settings.database_url)  # creates the tables once, before the HTTP processes start
     dispatcher: Dispatcher | None = None
     listener = WakeListener()
@@ -444,9 +473,40 @@ def _serve_many(n: int, settings: Settings, opts: dict[str, Any]) -> None:
     os.environ.update(env)
     log.info("supervisor %d: %d HTTP processes, dispatcher here (wake-ups on udp 127.0.0.1:%d)", os.getpid(), n,
              listener.port)
+    ctx = multiprocessing.get_context("spawn")
+    host, port = opts.pop("host"), opts.pop("port")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def spawn() -> multiprocessing.process.BaseProcess:
+        proc = ctx.Process(target=_http_process, args=(host, port, opts), name="salesplan-http", daemon=False)
+        proc.start()
+        return proc
+
+    procs = [spawn() for _ in range(n)]
     try:
-        uvicorn.run("api.main:create_app", factory=True, workers=n, **opts)
+        while not stop.wait(0.5):
+            for k, proc in enumerate(procs):
+                if proc.is_alive():
+                    continue
+                if proc.exitcode == 3:  # could not bind: nothing a restart would fix
+                    log.error("an HTTP process could not bind %s:%d; stopping", host, port)
+                    stop.set()
+                    break
+                log.warning("HTTP process %s exited (%s); starting another", proc.pid, proc.exitcode)
+                procs[k] = spawn()
     finally:
+        for proc in procs:  # graceful: uvicorn finishes the requests in flight
+            if proc.is_alive() and proc.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.join(timeout=float(opts.get("timeout_graceful_shutdown") or 5) + 5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         listener.close()
         if dispatcher is not None:
             dispatcher.stop()
