@@ -1,16 +1,20 @@
 """Load test of the jobs API: submission latency (p50/p99) and job throughput at several concurrencies.
 
-Starts a real server (``python -m api.main``) on 127.0.0.1 with a fresh store (SQLite file by default),
-then, for each concurrency level C:
+Starts a real server (``python -m api.main``, ``SALESPLAN_SERVER_WORKERS`` HTTP processes, one server per
+``--server-workers`` value) on 127.0.0.1 with a fresh store (SQLite file by default), then, for each
+concurrency level C:
 
 * latency: C clients submit ``--requests`` tiny routes jobs as fast as they can (``POST /v1/jobs``),
-  while the server's dispatcher runs; the queued leftovers are cancelled before the next level;
+  closed loop (C keep-alive connections, one request in flight each), while the server's dispatcher
+  runs jobs; the server's CPU time per submission is read from ``/proc``; the queued leftovers are
+  cancelled before the next level;
 * throughput: C clients submit ``--jobs`` tiny jobs (``--job-time-limit`` s each) and we time until
   every one is final: jobs/s end to end through the process pool (``--workers``).
 
 Usage::
 
-    python benchmarks/api_load.py                     # 1, 8, 32 clients, SQLite, writes RESULTS.md
+    python benchmarks/api_load.py                     # 1, 8, 32 clients; 1 and 2 HTTP processes; SQLite
+    python benchmarks/api_load.py --concurrency 32 --server-workers 2 --no-write
     python benchmarks/api_load.py --concurrency 1 8 --requests 100 --jobs 20 --no-write
     python benchmarks/api_load.py --database-url postgresql+psycopg://user:pw@127.0.0.1:5432/db
 """
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--job-time-limit", type=float, default=0.5, help="time limit of each throughput job (s)")
     ap.add_argument("--time-limit", type=float, default=600, help="overall bound on each wait (s)")
     ap.add_argument("--workers", type=int, default=2, help="SALESPLAN_WORKERS of the server (solves at once)")
-    ap.add_argument("--server-workers", type=int, nargs="+", default=[1],
+    ap.add_argument("--server-workers", type=int, nargs="+", default=[1, 2],
                     help="SALESPLAN_SERVER_WORKERS (HTTP processes); one server per value")
     ap.add_argument("--database-url", default=None, help="store URL (default: a fresh SQLite file)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch RESULTS.md")
