@@ -76,7 +76,8 @@ def solve_times(directions: int, months: int,
         raw.append(("HiGHS branch-and-bound dual bound (lower bound)", "highs", "bound", max(highs_bounds), 0.0))
         cut_bound = max(highs_bounds)
     cuts_only = cut_lp.cost
-    best = min(c for _n, _s, st, c, _t in raw if c is not None and st in ("optimal", "feasible"))
+    best = min(c for name, _s, st, c, _t in raw
+               if c is not None and st in ("optimal", "feasible") and "lower bound" not in name)
     rows: list[list[object]] = []
     for name, solver, status, cost, dt in raw:
         g1 = f"{(cost - lp_bound) / lp_bound * 100:.1f} %" if cost is not None else "-"
@@ -203,6 +204,8 @@ def main() -> int:
     load = os.getloadavg()[0]
 
     rows, lp_bound, cut_bound, cuts_only, best = solve_times(a.directions, a.months, a.time_limit)
+    cbc_fast = any(r[1] == "cbc" and r[2] == "optimal" and "lower bound" not in str(r[0]) and float(str(r[6])) < 2
+                   for r in rows)
     dir_rows = direction_gaps(a.directions, a.months)
     hard_rows = hardness(a.directions, a.months, a.time_limit)
     gaps = [float(str(r[3]).rstrip(" %")) for r in dir_rows]
@@ -254,7 +257,9 @@ def main() -> int:
         "re-checked by the tests). Continuous hires (integer anyway at the optimum) were tried and dropped: CBC",
         "then no longer proves infeasible plans of the example quickly (30 s+ instead of 1 s).",
         "",
-        "Target was *optimal in < 2 s with CBC*: **missed**. No method proves optimality on this instance within",
+        ("Target was *optimal in < 2 s with CBC*: **missed**. No method proves optimality on this instance within"
+         if not cbc_fast else
+         "Target was *optimal in < 2 s with CBC*: **met** on this instance (see the table). For the record,"),
         f"{a.time_limit:g} s (a separate one-off 120 s HiGHS run, not repeated by this script, on the model with the",
         "cuts and no MIP start ended at a dual bound of about 4.80 M, 1.8 % below its own incumbent 4.89 M).",
         "Where the gap comes from, per direction",
@@ -321,6 +326,8 @@ def main() -> int:
     ])
     if not a.no_write:
         write_section("staffing", md)
+    else:
+        print(md)
     return 0
 
 
