@@ -95,7 +95,8 @@ class FrontStats:
 
     ``cpu_s`` is the process CPU time of the sweep (all solver threads), ``nodes`` and ``lp_iterations``
     the HiGHS branch-and-bound nodes and simplex iterations summed over its solves: measures of solver
-    work that do not depend on the machine's load. ``cpsat_s`` is the wall time of the CP-SAT primal steps.
+    work that do not depend on the machine's load. ``cpsat_s`` is the wall time of the CP-SAT primal steps,
+    ``extreme_s`` / ``extreme_cpu_s`` the wall / CPU seconds of the min-disruption extreme (``"grid"``).
     """
 
     solves: int = 0
@@ -108,6 +109,8 @@ class FrontStats:
     lp_iterations: int = 0
     cpsat_s: float = 0.0
     per_point_cpu_s: list[float] = field(default_factory=list)
+    extreme_s: float = 0.0
+    extreme_cpu_s: float = 0.0
 
 
 class AllocationModel:
@@ -419,29 +422,39 @@ def exact_front(
     pts: list[FrontPoint] = []
     stopped = False
     if mode == "grid":
-        # min-disruption extreme first: every later assignment is then a feasible start for the next epsilon
+        # The least disruption first: its assignment is a feasible start for every epsilon. The sweep then
+        # runs upward from it (each point's assignment is feasible for the next, looser epsilon), and the
+        # min-disruption extreme's own lexicographic stage (min distance under the tightest cap, the
+        # hardest MIP of the front) comes last, so a time limit cuts that point rather than the front.
         t1 = time.monotonic()
         c1 = time.process_time()
-        a_lo, ok = run("disr")
-        lo_pt = None if a_lo is None else lexi(point(a_lo, ok).disruption + tol, a_lo, ok)
-        if lo_pt is not None:
-            st.per_point_s[-1] = time.monotonic() - t1
-            st.per_point_cpu_s[-1] = time.process_time() - c1
-            pts.append(lo_pt)
+        a_lo, ok_lo = run("disr")
+        st.extreme_s = time.monotonic() - t1
+        st.extreme_cpu_s = time.process_time() - c1
+        d_lo = 0.0 if a_lo is None else point(a_lo, False).disruption
         stopped = out_of_time()
-        hi_pt = None if stopped else lexi(None, None if lo_pt is None else lo_pt.assign)
+        hi_pt = None if stopped else lexi(None, a_lo)
         if hi_pt is not None:
             pts.append(hi_pt)
-        if lo_pt is not None and hi_pt is not None and hi_pt.disruption > lo_pt.disruption + tol:
-            prev = lo_pt.assign
+        if a_lo is not None and hi_pt is not None and hi_pt.disruption > d_lo + tol:
+            prev = a_lo
             for f in np.linspace(0.0, 1.0, grid + 2)[1:-1]:
                 stopped = stopped or out_of_time()
                 if stopped:
                     break
-                p = lexi(lo_pt.disruption + f * (hi_pt.disruption - lo_pt.disruption) + tol, prev)
+                p = lexi(d_lo + f * (hi_pt.disruption - d_lo) + tol, prev)
                 if p is not None:
                     pts.append(p)
                     prev = p.assign
+        if a_lo is not None:
+            stopped = stopped or out_of_time()
+            t1 = time.monotonic()
+            c1 = time.process_time()
+            lo_pt = point(a_lo, False) if stopped else lexi(d_lo + tol, a_lo, ok_lo)
+            st.extreme_s += time.monotonic() - t1
+            st.extreme_cpu_s += time.process_time() - c1
+            if lo_pt is not None:
+                pts.append(lo_pt)
     else:
         # one solve per breakpoint: min distance s.t. disruption <= eps. A weakly dominated answer (same
         # distance, more disruption than needed) is followed by the dominating one at the next epsilon,
