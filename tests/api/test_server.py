@@ -182,7 +182,7 @@ def test_several_http_processes_one_dispatcher_no_job_runs_twice(tmp_path: Path)
     try:
         server.start()
         assert len(server.group_pids()) >= 4, "expected the supervisor and 3 HTTP processes"
-        n = 10
+        n = 6
         with httpx.Client(base_url=server.base, timeout=10) as c:
             ids = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5, seed=s),
                                             "options": {"time_limit_s": 1}}).json()["id"] for s in range(n)]
