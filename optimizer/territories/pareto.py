@@ -63,6 +63,8 @@ CP_COEF = 2**30
 CP_WORKERS = 1
 #: Deterministic-time cap of one CP-SAT primal step (its answer then does not depend on machine load).
 CP_DET_TIME = 4.0
+#: Fix to 0 the pairs that a disruption cap excludes (:meth:`AllocationModel.excluded`).
+FIXING = True
 #: Branch-and-bound nodes HiGHS gets alone before a solve is handed to the CP-SAT primal step.
 FIRST_NODES = 2000
 
@@ -162,10 +164,52 @@ class AllocationModel:
         h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data)
         h.changeColsIntegrality(nv, self._cols, np.full(nv, highspy.HighsVarType.kInteger))
         self.h = h
+        self._fixing_data()
+        self._ub = np.ones(nv)
         self._objective: Objective = "dist"
         self.solves = 0
         self.nodes = 0
         self.lp_iterations = 0
+
+    def _fixing_data(self) -> None:
+        """Pairs that a disruption cap excludes (see :meth:`excluded`), when disruption is a balanced measure."""
+        inst = self.inst
+        self._fix: tuple[FloatArray, np.ndarray, float, np.ndarray, float] | None = None
+        if not (inst.current >= 0).all():
+            return
+        ii, tt = self.ii, self.tt
+        cur = inst.current[ii]
+        move = tt != cur
+        for j in range(inst.measures.shape[1]):
+            lo, hi = inst.lo[:, j], inst.hi[:, j]
+            if not (np.isfinite(lo).any() or np.isfinite(hi).any()):
+                continue
+            m = inst.measures[:, j]
+            if not np.array_equal(self.c_disr[move], m[ii[move]]) or (self.c_disr[~move] != 0).any():
+                continue
+            load = np.bincount(inst.current, weights=m, minlength=inst.k)
+            need_in = np.where(np.isfinite(lo), lo - load, -np.inf)
+            need_out = np.where(np.isfinite(hi), load - hi, -np.inf)
+            dfc, sur = need_in > 0, need_out > 0
+            a_def = move & (dfc[cur] | ~dfc[tt])
+            a_sur = move & (sur[tt] | ~sur[cur])
+            self._fix = (self.c_disr, a_def, float(need_in[dfc].sum()), a_sur, float(need_out[sur].sum()))
+            return
+
+    def excluded(self, cap: float) -> np.ndarray:
+        """Pairs that no assignment with disruption <= ``cap`` uses (exact, when disruption is a balanced measure).
+
+        With every unit in a current territory and disruption = the balanced measure moved, disruption
+        equals the total inflow, and each territory below its lower bound needs its shortfall plus whatever
+        leaves it: disruption >= D + (outflow of the short territories) + (inflow of the others), D the
+        total shortfall. A unit heavier than ``cap - D`` can therefore neither leave a short territory nor
+        enter another one; the same holds with outflow, the excess over the upper bounds and ``cap - E``.
+        """
+        if self._fix is None or not np.isfinite(cap):
+            return np.zeros(self.nv, dtype=bool)
+        size, a_def, d_short, a_sur, e_over = self._fix
+        margin = 1e-9 * (1.0 + abs(cap))  # never exclude a pair on rounding noise
+        return (a_def & (size > cap - d_short + margin)) | (a_sur & (size > cap - e_over + margin))
 
     def solve(self, objective: Objective, *, eps: float | None = None, dist_ub: float | None = None,
               start: IntArray | None = None, time_limit: float = 30.0,
@@ -196,6 +240,13 @@ class AllocationModel:
         if objective != self._objective:
             h.changeColsCost(self.nv, self._cols, self.c_dist if objective == "dist" else self.c_disr)
             self._objective = objective
+        cap = inf if eps is None else float(eps)
+        if objective == "disr" and start is not None:  # the optimum is no worse than the start
+            cap = min(cap, float(self.c_disr[self.tt == start[self.ii]].sum()))
+        ub = np.where(self.excluded(cap), 0.0, 1.0) if FIXING else np.ones(self.nv)
+        if not np.array_equal(ub, self._ub):
+            h.changeColsBounds(self.nv, self._cols, np.zeros(self.nv), ub)
+            self._ub = ub
         h.changeRowBounds(self.eps_row, -inf, inf if eps is None else EPS_ROW_SCALE * float(eps))
         h.changeRowBounds(self.dist_row, -inf, inf if dist_ub is None else float(dist_ub))
         h.setOptionValue("time_limit", max(0.05, float(time_limit)))
@@ -284,6 +335,9 @@ def cpsat_primal(model: AllocationModel, objective: Objective, *, eps: float | N
         lo_i = int(np.ceil(lo * s)) + slack if np.isfinite(lo) else -(2**62)
         hi_i = int(np.floor(hi * s)) - slack if np.isfinite(hi) else 2**62
         m.add_linear_constraint(sum(int(c) * x[j] for c, j in zip(iv, idx, strict=True)), lo_i, hi_i)
+    if eps is not None:  # pairs that the cap excludes (exact)
+        for jx in np.flatnonzero(model.excluded(float(eps))).tolist():
+            m.add(x[jx] == 0)
     cost = model.c_dist if objective == "dist" else model.c_disr
     ic, _ = _scaled(cost)
     m.minimize(sum(int(c) * x[j] for j, c in enumerate(ic) if c))
@@ -398,7 +452,11 @@ def exact_front(
             return a, ok
         t1 = time.monotonic()
         hint = a if a is not None else start if start is not None else inst.current
-        cp = cpsat_primal(model, objective, eps=eps, dist_ub=dist_ub, hint=hint, time_limit=limit() / 2)
+        cap = eps
+        if objective == "disr" and a is not None:  # only a better start helps: cap CP-SAT at a's disruption
+            v = value("disr", a)
+            cap = min(v + MIP_REL_GAP * (1.0 + v), np.inf if eps is None else eps)
+        cp = cpsat_primal(model, objective, eps=cap, dist_ub=dist_ub, hint=hint, time_limit=limit() / 2)
         st.cpsat_s += time.monotonic() - t1
         if cp is not None and (a is None or value(objective, cp) < value(objective, a)):
             a = cp
