@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.deps import ApiError, AppSettings, MaybeDispatcher, Store, Tenant
 from api.routes.jobs import count_items, invalid
 from api.schemas import Health, ValidationOut
+from api.settings import Settings
 from api.store import STATUSES
 from optimizer.errors import InputError
 from optimizer.model import kinds, parse
@@ -39,16 +40,28 @@ def validate(
     return ValidationOut(valid=True, kind=kind, summary=summary)
 
 
+def running_solves(store: Any, settings: Settings, dispatcher: Any) -> int:
+    """Solves this server runs now: its dispatcher's count, or, in an HTTP process of ``serve --workers N``
+    (the dispatcher is the supervisor's), the running jobs in the store."""
+    if dispatcher is not None:
+        return int(dispatcher.running)
+    if settings.wake_port is not None:
+        return sum(n for (_, st), n in store.counts().items() if st == "running")
+    return 0
+
+
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 def healthz(request: Request, store: Store, settings: AppSettings, dispatcher: MaybeDispatcher) -> Any:
     """Liveness: the database answers and the dispatcher runs."""
     db = "ok"
+    running = 0
     try:
         store.ping()
+        running = running_solves(store, settings, dispatcher)
     except Exception:
         db = "unreachable"
     body = Health(status="ok" if db == "ok" else "degraded", database=db, executor=settings.executor,
-                  workers=settings.workers, running=dispatcher.running if dispatcher else 0)
+                  workers=settings.workers, running=running)
     if db != "ok":
         return JSONResponse(body.model_dump(), status_code=503)
     return body
@@ -70,7 +83,7 @@ def metrics(request: Request, store: Store, settings: AppSettings, dispatcher: M
     lines += ["# HELP salesplan_workers Server-wide cap on simultaneous solves.", "# TYPE salesplan_workers gauge",
               f"salesplan_workers {settings.workers}",
               "# HELP salesplan_running Solves this server runs now.", "# TYPE salesplan_running gauge",
-              f"salesplan_running {dispatcher.running if dispatcher else 0}",
+              f"salesplan_running {running_solves(store, settings, dispatcher)}",
               "# HELP salesplan_dispatched_total Solves finished by this server since it started.",
               "# TYPE salesplan_dispatched_total counter",
               f"salesplan_dispatched_total {dispatcher.completed if dispatcher else 0}"]

@@ -187,12 +187,15 @@ def test_several_http_processes_one_dispatcher_no_job_runs_twice(tmp_path: Path)
             ids = [c.post("/v1/jobs", json={"kind": "routes", "problem": routes_problem(5, seed=s),
                                             "options": {"time_limit_s": 1}}).json()["id"] for s in range(n)]
             deadline = time.monotonic() + 60
+            seen_running: set[int] = set()
             while True:  # kill once some jobs are done and two are mid-solve
                 statuses = [c.get(f"/v1/jobs/{i}").json()["status"] for i in ids]
+                seen_running.add(c.get("/healthz").json()["running"])  # an HTTP process reads it from the store
                 if statuses.count("succeeded") >= 2 and statuses.count("running") == 2:
                     break
                 assert time.monotonic() < deadline, statuses
                 time.sleep(0.1)
+            assert max(seen_running) >= 1 and max(seen_running) <= 2, seen_running
         pids = server.group_pids()
         server.kill9()
         deadline = time.monotonic() + 15
