@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -178,3 +179,22 @@ def job_out(rec: JobRecord, prefix: str = "/v1") -> JobOut:
         options=rec.options,
         links=JobLinks(self=base, result=f"{base}/result", events=f"{base}/events"),
     )
+
+
+def new_job_json(rec: JobRecord, prefix: str = "/v1") -> bytes:
+    """The JSON of :func:`job_out` for a job just created (queued, never run), without building the models.
+
+    The answer to every submission: a format string is several times cheaper than validating and
+    serialising a :class:`JobOut` (the values equal ``job_out(rec).model_dump_json()``'s; tested).
+    """
+    base = f"{prefix}/jobs/{rec.id}"
+    created = datetime.fromtimestamp(rec.created_at, UTC).isoformat().replace("+00:00", "Z")
+    ident = json.dumps(rec.id)
+    return (
+        f'{{"id":{ident},"kind":{json.dumps(rec.kind)},"status":"queued","batch_id":{json.dumps(rec.batch_id)},'
+        f'"attempts":0,"cancel_requested":false,"created_at":"{created}","started_at":null,"finished_at":null,'
+        f'"progress":null,"error":null,"has_result":false,'
+        f'"options":{json.dumps(rec.options, separators=(",", ":"), allow_nan=False)},'
+        f'"links":{{"self":{json.dumps(base)},"result":{json.dumps(base + "/result")},'
+        f'"events":{json.dumps(base + "/events")}}}}}'
+    ).encode()

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import ApiError, Store, Tenant, tenant_for
 from api.formats import FormatError, to_csv, to_geojson
-from api.schemas import JobOut, JobPage, JobRequest, JobStatus, job_out
+from api.schemas import JobOut, JobPage, JobRequest, JobStatus, job_out, new_job_json
 from api.settings import Settings
 from api.store import IdempotencyConflict, NewJob
 from optimizer.errors import InputError
@@ -173,13 +173,12 @@ async def submit_job(request: Request) -> Response:
             rec, created = await run_in_threadpool(state.store.create_job, tenant, job, key)
         except IdempotencyConflict:
             raise idempotency_conflict() from None
-    out = job_out(rec)
-    headers = {"Location": out.links.self}
+    headers = {"Location": f"/v1/jobs/{rec.id}"}
     if created:
         state.wake()
-        return json_response(out, 202, headers)
+        return Response(new_job_json(rec), status_code=202, media_type="application/json", headers=headers)
     headers["Idempotent-Replayed"] = "true"
-    return json_response(out, 200, headers)
+    return json_response(job_out(rec), 200, headers)
 
 
 @router.get("", response_model=JobPage)

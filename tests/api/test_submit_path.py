@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from api.deps import ApiError, tenant_for
 from api.main import create_app
 from api.routes.jobs import check_job
+from api.schemas import job_out, new_job_json
 from api.settings import Settings, hash_key
 from api.store import JobRecord, NewJob, SqlJobStore
 from api.submits import SubmitQueue
@@ -116,3 +117,15 @@ def test_fast_route_answers(make_settings: Callable[..., Settings]) -> None:
                    headers={"Idempotency-Key": "x" * 256})
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "header.Idempotency-Key"
         assert app.state.submits.written == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.floats(0, 4e9, allow_nan=False), st.sampled_from(["routes", "territories", "staffing", "pipeline"]),
+       st.fixed_dictionaries({}, optional={"time_limit_s": st.floats(1e-9, 1e6), "seed": st.integers(0, 2**31 - 1)}),
+       st.text(min_size=1, max_size=40), st.none() | st.text(max_size=8))
+def test_new_job_json_equals_the_model_rendering(t: float, kind: str, options: dict[str, Any], jid: str,
+                                                  batch: str | None) -> None:
+    rec = JobRecord(id=jid, tenant="t", kind=kind, status="queued", options=options, attempts=0, created_at=t,
+                    started_at=None, finished_at=None, progress=None, error=None, cancel_requested=False,
+                    has_result=False, batch_id=batch, idempotency_key=None)
+    assert json.loads(new_job_json(rec)) == json.loads(job_out(rec).model_dump_json())
