@@ -141,6 +141,13 @@ class AllocationModel:
                                  inst.max_moved if max_moved is None else max_moved,
                                  inst.max_workload_moved if max_wmoved is None else max_wmoved)
         self.A_base, self.lo_base, self.hi_base = A.tocsr(), lo.copy(), hi.copy()
+        # balance and cap rows scaled so that HiGHS's 1e-7 absolute row tolerance is ~1e-10 of their bounds:
+        # near the min-disruption end a 1e-8 violation of a balance bound buys a different subset sum
+        mag = np.fmax(np.where(np.isfinite(lo), np.abs(lo), 0.0), np.where(np.isfinite(hi), np.abs(hi), 0.0))
+        scale = np.where(mag > 0, EPS_ROW_SCALE / np.where(mag > 0, mag, 1.0), 1.0)
+        scale[:inst.n] = 1.0  # one territory per unit
+        A = sp.diags(scale) @ A
+        lo, hi = lo * scale, hi * scale
         A = sp.vstack([A, sp.csr_matrix(EPS_ROW_SCALE * self.c_disr[None, :]),
                        sp.csr_matrix(self.c_dist[None, :])]).tocsr()
         inf = highspy.kHighsInf
