@@ -192,7 +192,8 @@ def substitution_search(
     k = inst.k
     med = med.copy()
     val, _ = fa.solve(med)
-    med, val = _recentre(inst, fa, med, val, stop)
+    # Hess always runs to the end (at most 40 flows): even a loaded machine gets at least its quality
+    med, val = _recentre(inst, fa, med, val, lambda: False)
     size = pool_size or max(4 * k, 40)
     improved = True
     while improved and not stop():
@@ -237,6 +238,9 @@ def substitution_search(
 def finalize(inst: Instance, fa: FlowAllocator, med: IntArray) -> tuple[IntArray, IntArray]:
     """Integral assignment for centre units ``med``: rounded flow, balance repair, shifts/swaps, medoids.
 
+    The answer is then polished by shifts and swaps against its medoids and re-centred, while that
+    lowers the objective.
+
     When measures other than the workload are balanced the flow ignores them; the balance repair
     then restores them (the allocation LP with every measure is tried as well and the better kept).
     """
@@ -264,7 +268,19 @@ def finalize(inst: Instance, fa: FlowAllocator, med: IntArray) -> tuple[IntArray
         if best is None or key < (best[0], best[1]):
             best = (viol, ev.objective, c, ev.med)
     assert best is not None
-    return best[2], best[3]
+    a_b, m_b, v_b = best[2], best[3], best[1]
+    # Hess on the integral answer: shifts/swaps against the medoids, re-centre, while it pays
+    for _ in range(3):
+        st = State(inst, a_b, cost_matrix(inst, inst.km(slice(None), inst.xy[m_b])))
+        if st.violation() > 1e-9:
+            break
+        st.local_search(rounds=30)
+        ev = evaluate(inst, st.a, m_b)
+        assert ev.med is not None
+        if ev.objective >= v_b - 1e-9 * max(1.0, abs(v_b)):
+            break
+        a_b, m_b, v_b = st.a, ev.med, ev.objective
+    return a_b, m_b
 
 
 def centre_search(
@@ -491,7 +507,7 @@ def large_search(
     while True:
         m0 = initial_centres(inst, rng)
         v0, _ = fa.solve(m0)
-        m0, v0 = _recentre(inst, fa, m0, v0, stop)
+        m0, v0 = _recentre(inst, fa, m0, v0, stop if starts else (lambda: False))
         starts += 1
         if v0 < val:
             med, val = m0, v0
