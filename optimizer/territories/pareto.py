@@ -63,6 +63,8 @@ CP_COEF = 2**30
 CP_WORKERS = 1
 #: Deterministic-time cap of one CP-SAT primal step (its answer then does not depend on machine load).
 CP_DET_TIME = 4.0
+#: Extra HiGHS options of every solve (name -> value).
+HIGHS_OPTIONS: dict[str, bool | int | float | str] = {}
 #: Fix to 0 the pairs that a disruption cap excludes (:meth:`AllocationModel.excluded`).
 FIXING = True
 #: Branch-and-bound nodes HiGHS gets alone before a solve is handed to the CP-SAT primal step.
@@ -166,6 +168,8 @@ class AllocationModel:
         h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
         h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", 0)
+        for name, val in HIGHS_OPTIONS.items():
+            h.setOptionValue(name, val)
         h.addVars(nv, np.zeros(nv), np.ones(nv))
         h.changeColsCost(nv, self._cols, self.c_dist)
         h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data)

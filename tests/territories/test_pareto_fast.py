@@ -15,10 +15,17 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from optimizer.model.territories import TerritoriesProblem
-from optimizer.territories import solve_territories
+from optimizer.territories import pareto, solve_territories
 from optimizer.territories.datasets import pfizer_problem
 from optimizer.territories.instance import Instance, build_instance
-from optimizer.territories.pareto import FrontPoint, FrontStats, exact_front
+from optimizer.territories.pareto import (
+    AllocationModel,
+    FrontPoint,
+    FrontStats,
+    cpsat_primal,
+    disruption_matrix,
+    exact_front,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -198,3 +205,67 @@ def test_solve_territories_front_uses_it() -> None:
     for q in s.pareto:
         assert q.assignment is not None
         assert sum(u.workload for u in p.units if q.assignment[u.id] != u.current) == pytest.approx(q.workload_moved)
+
+
+def test_excluded_pairs_are_unused_by_every_assignment_within_the_cap() -> None:
+    """The shortfall/excess fixing is exact: brute force over every feasible assignment of the tiny case."""
+    p = _tiny()
+    d, w, cur, locked = _arrays(p)
+    n, k = d.shape
+    inst = build_instance(p)
+    assert inst.dist is not None
+    model = AllocationModel(inst, inst.wt[:, None] * inst.dist, disruption_matrix(inst, inst.measures[:, 0]))
+    allocs = np.array(list(itertools.product(range(k), repeat=n)))
+    allocs = allocs[np.all(allocs[:, locked] == cur[locked], axis=1)]
+    loads = np.stack([(w * (allocs == t)).sum(1) for t in range(k)], axis=1)
+    mean = w.sum() / k
+    allocs = allocs[np.all(np.abs(loads / mean - 1) <= 0.25 + 1e-12, axis=1)]
+    disr = (w * (allocs != cur)).sum(1)
+    some = 0
+    for cap in np.unique(disr)[:6]:
+        ex = model.excluded(float(cap))
+        some += int(ex.sum())
+        used = np.zeros(model.nv, dtype=bool)
+        for a in allocs[disr <= cap + 1e-12]:
+            used |= model.tt == a[model.ii]
+        assert not (used & ex).any()
+    assert some > 0  # the fixing does exclude pairs at the tight caps
+
+
+def test_cpsat_primal_is_feasible_and_no_better_than_the_proven_optimum() -> None:
+    p = _pfizer(0.9, 1.1)
+    inst = build_instance(p)
+    assert inst.dist is not None
+    dcost = inst.wt[:, None] * inst.dist
+    disr = disruption_matrix(inst, inst.measures[:, 0])
+    model = AllocationModel(inst, dcost, disr)
+    exact, ok = model.solve("disr")
+    assert exact is not None and ok
+    a = cpsat_primal(model, "disr", hint=inst.current, time_limit=10)
+    assert a is not None
+    rows = np.arange(inst.n)
+    pt = FrontPoint(a, float(dcost[rows, a].sum()), float(disr[rows, a].sum()), False)
+    _check_point(p, pt, 0.1)
+    assert pt.disruption >= disr[rows, exact].sum() - 1e-9
+    # under a disruption cap and a distance cap, both still hold exactly
+    cap = pt.disruption + 0.2
+    b = cpsat_primal(model, "dist", eps=cap, dist_ub=pt.distance, hint=a, time_limit=10)
+    assert b is not None
+    assert disr[rows, b].sum() <= cap + 1e-12 and dcost[rows, b].sum() <= pt.distance + 1e-9
+    _check_point(p, FrontPoint(b, float(dcost[rows, b].sum()), float(disr[rows, b].sum()), False), 0.1)
+
+
+def test_cpsat_step_and_fixing_do_not_change_the_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS alone without fixing, and every solve sent through the CP-SAT step (node cap 0), agree."""
+    p = _pfizer(0.85, 1.15)
+    monkeypatch.setattr(pareto, "FIXING", False)
+    _, plain = _front(p, primal=False)
+    monkeypatch.setattr(pareto, "FIXING", True)
+    monkeypatch.setattr(pareto, "FIRST_NODES", 0)
+    st = FrontStats()
+    _, hybrid = _front(p, stats=st)
+    assert st.complete and all(pt.proven for pt in hybrid) and st.cpsat_s > 0
+    assert [v for pt in hybrid for v in (pt.disruption, pt.distance)] == pytest.approx(
+        [v for pt in plain for v in (pt.disruption, pt.distance)], abs=1e-9)
+    for pt in hybrid:
+        _check_point(p, pt, 0.15)
