@@ -148,3 +148,30 @@ def test_experimental_pattern_searches_stay_feasible(monkeypatch: pytest.MonkeyP
     assert s.stats["multistart"]  # the multi-start ran
     for r in s.routes:
         assert sum(1 + int(st.outlet[1:]) % 3 for st in r.stops) <= 8
+
+
+def test_pattern_kicks_keep_plans_feasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # few outlets with a pattern choice (kicks only): every kick is judged by the horizon-wide VRP
+    # and the plan it keeps must pass the checker with every visit on an allowed pattern
+    import optimizer.routes.solver as solver_mod
+
+    monkeypatch.setattr(solver_mod, "KICK_MIN_SECONDS", 0.3)
+    rng = np.random.default_rng(4)
+    pts = rng.uniform(-30, 30, size=(16, 2))
+    pats = [[0, 2], [1, 3]]
+    outs: list[dict[str, Any]] = []
+    for i, (x, y) in enumerate(pts):
+        o: dict[str, Any] = {"id": f"o{i}", "location": {"x": float(x), "y": float(y)}, "demand": 1}
+        if i < 3:
+            o.update(visits=2, patterns=pats)
+        outs.append(o)
+    p = _problem(outs, 4, capacity=4)
+    s = _checked(p, time_limit=5.0)
+    assert s.unassigned == []
+    assert s.stats["kicks"]["tried"] >= 1
+    days: dict[str, list[int]] = {}
+    for r in s.routes:
+        for st in r.stops:
+            days.setdefault(st.outlet, []).append(r.day)
+    for i in range(16):
+        assert sorted(days[f"o{i}"]) in (pats if i < 3 else [[0], [1], [2], [3]])
