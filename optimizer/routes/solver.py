@@ -15,9 +15,15 @@ Stages
    A shared-fleet group whose one-visit outlets have a choice of days (Cordeau PVRP) is routed
    as one horizon-wide PyVRP instance instead (:mod:`optimizer.routes.periodvrp`), which picks
    those days and the routes together.
+   This includes one-rep groups (Cordeau p03/p06/p09: one vehicle a day, where the days of
+   one-visit outlets are the routes of a CVRP).
 5. ``improve``: until the time limit, pattern moves (take an outlet out, re-insert it on its best
    allowed pattern; swap the patterns of two nearby outlets; keep a move when the objective
-   drops) alternate with re-routing the changed days.
+   drops) alternate with re-routing the changed days. On whole-horizon groups each round starts
+   with pattern kicks: a few nearby multi-visit outlets get a new random pattern and a short
+   horizon-wide PyVRP run judges it (the insertion-based moves seldom change the patterns of
+   multi-visit outlets once the days are packed); where few outlets have a pattern choice the
+   kicks replace the moves.
 
 Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
 they are feasible before the construction inserts the rest. A planned required visit is never
