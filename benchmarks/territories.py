@@ -5,7 +5,9 @@ generated clustered instances (``--generated 10000``, p = n/200). Metrics follow
 ``bal_w``/``bal_p`` max relative deviation of workload/potential, ``disp`` workload x distance to the
 territory's weighted medoid / total workload, ``diam`` largest intra-territory distance, ``disc``
 territories not connected on the Delaunay graph, ``time`` seconds. All metrics are recomputed here
-from each method's labels with the same code.
+from each method's labels with the same code. A second table gives our own lower bound per instance
+(Lagrangian of the p-median-with-balance LP, ``--bound-time`` seconds per size; valid at every
+iterate) next to the dataset README's exact LP values and the issue's targets.
 
 Run: ``python benchmarks/territories.py --time-limit 10 --sizes 500 2000 --generated 10000``
 (salesplan gets ``--time-limit`` at n=500, 3x at n=2000 and ``--big-time-limit`` for generated ones).
