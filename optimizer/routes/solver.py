@@ -20,10 +20,9 @@ Stages
 5. ``improve``: until the time limit, pattern moves (take an outlet out, re-insert it on its best
    allowed pattern; swap the patterns of two nearby outlets; keep a move when the objective
    drops) alternate with re-routing the changed days. On whole-horizon groups each round starts
-   with pattern kicks: a few nearby multi-visit outlets get a new random pattern and a short
-   horizon-wide PyVRP run judges it (the insertion-based moves seldom change the patterns of
-   multi-visit outlets once the days are packed); where few outlets have a pattern choice the
-   kicks replace the moves.
+   with pattern kicks where few outlets (<= 20 %) have a pattern choice: a few nearby multi-visit
+   outlets get a new random pattern and a short horizon-wide PyVRP run judges it, in place of the
+   insertion-based moves (which seldom change those patterns once the days are packed).
 
 Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
 they are feasible before the construction inserts the rest. A planned required visit is never
@@ -67,16 +66,16 @@ USE_SA = False
 #: Share of the search time for the first routing when the pattern search follows (0.8 measured
 #: no better on p12/p10 at 60 s).
 ROUTING_SHARE = 0.45
-#: Pattern kicks on whole-horizon groups with multi-visit outlets (before the insertion-based moves
-#: of each round): a few nearby outlets get a new random pattern and a short whole-horizon VRP
-#: judges it, beside a candidate without a kick.
+#: Pattern kicks on whole-horizon groups with few multi-visit outlets (see KICK_ONLY_FRACTION):
+#: a few nearby outlets get a new random pattern and a short whole-horizon VRP judges it, beside
+#: a candidate without a kick.
 KICKS = True
 #: Seconds of whole-horizon VRP per kick: at least this, else visits / KICK_VISITS_PER_SECOND.
 KICK_MIN_SECONDS = 1.5
 #: Groups where at most this share of the outlets have several visits and a pattern choice get
-#: the kicks only (p12 at 60 s: 5.2 % with kicks only, 9.6 % with kicks and moves); elsewhere the
-#: insertion-based moves and ruin & recreate still run after the kicks (p10: 13.1 % kicks only,
-#: 6.5 % with both).
+#: the kicks in place of the moves (p12 at 60 s: 2.7-6.8 % against 8.3-9.6 % without). Elsewhere
+#: the insertion-based moves and ruin & recreate run alone: kicks only took p10 to 13.1 %, kicks
+#: before the moves measured 6.5-7.9 % on p10 and 7.9 % on pr10 against 6.5-6.6 % and 6.7 % without.
 KICK_ONLY_FRACTION = 0.2
 KICK_VISITS_PER_SECOND = 75.0
 #: Share of the search time for the multi-start of whole-horizon groups with multi-visit outlets
@@ -819,16 +818,14 @@ def solve_routes(
             t0 = mark("routing", t0)
             rep.update("routing", best=current(), force=True)
         rounds = 0
+        # few outlets with a pattern choice: the kicks alone (the moves rarely find anything there);
+        # with many, the kicks took time from the moves for no gain (p10, pr10), so none there
         kick_groups = {
             gi for gi in period_groups
-            if KICKS and any(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
+            if KICKS and 0 < sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1
+                                 for o in range(groups[gi].n)) <= KICK_ONLY_FRACTION * groups[gi].n
         }
-        # few outlets with a pattern choice: the kicks alone (the moves rarely find anything there)
-        kick_only = {
-            gi for gi in kick_groups
-            if sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
-            <= KICK_ONLY_FRACTION * groups[gi].n
-        }
+        kick_only = kick_groups
         while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:
             rounds += 1
             before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
