@@ -36,6 +36,10 @@ Ramp-up
     A hire (growth or back-fill) of month m works at ``ramp[k]`` of full productivity in month m+k
     (k < len(ramp)), fully afterwards; effective headcount is
     ``n[t] - sum_k (1 - ramp[k]) (h[t-k] + b[t-k])``. The current staff are fully productive.
+    Effective headcount may not be negative, in every month: so in the last ``cycle_months`` months,
+    whose deals book after the horizon, a producing role still keeps a position while earlier back-fill
+    hires ramp up (measured 1.1-5.9 % of a direction's cost on the benchmark instance). The experimental
+    ``optimizer.staffing.milp.solve_milp(free_tail=True)`` drops that requirement there.
 Scope
     ``scope="direction"`` roles are sized per direction; ``"shared"`` roles form one pool (direction
     ``"*"`` in the output) whose capacity serves every direction's funnel.
