@@ -222,6 +222,19 @@ def period_input(plan: Plan, relax: bool = False) -> PeriodInput | None:
     )
 
 
+def _timed_routes(
+    plan: Plan, routes: dict[tuple[int, int], list[int]]
+) -> dict[tuple[int, int], tuple[list[int], Any]] | None:
+    """Each (rep, day) sequence with its exact timing, or None when one of them is infeasible."""
+    timed: dict[tuple[int, int], tuple[list[int], Any]] = {}
+    for kd, seq in routes.items():
+        s = plan.timed(kd[0], kd[1], seq) if seq else None
+        if seq and s is None:
+            return None
+        timed[kd] = (seq, s)
+    return timed
+
+
 def adopt_period(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) -> bool:
     """Take a whole-horizon solution if every route is exactly feasible and the total improves."""
     if routes is None:
@@ -244,12 +257,9 @@ def adopt_period(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) ->
             return False
         if g.optional[o] and len(pat) != g.visits[o]:
             return False
-    timed: dict[tuple[int, int], tuple[list[int], Any]] = {}
-    for kd, seq in routes.items():
-        s = plan.timed(kd[0], kd[1], seq) if seq else None
-        if seq and s is None:
-            return False
-        timed[kd] = (seq, s)
+    timed = _timed_routes(plan, routes)
+    if timed is None:
+        return False
     before = plan.total()
     snap = plan.snapshot()
     for kd in plan.routes:
@@ -357,12 +367,9 @@ def adopt_sa(plan: Plan, res: tuple[dict[tuple[int, int], list[int]], dict[int, 
     if res is None:
         return False
     routes, pats, _cost = res
-    timed: dict[tuple[int, int], tuple[list[int], Any]] = {}
-    for kd, seq in routes.items():
-        s = plan.timed(kd[0], kd[1], seq) if seq else None
-        if seq and s is None:
-            return False
-        timed[kd] = (seq, s)
+    timed = _timed_routes(plan, routes)
+    if timed is None:
+        return False
     before = plan.total()
     snap = plan.snapshot()
     for kd, (seq, s) in timed.items():
