@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -29,6 +30,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import ApiError
+from api.diagnostics import Diagnostics
 from api.dispatcher import Dispatcher
 from api.executors import make_executor
 from api.routes import batches, jobs, system
@@ -91,10 +93,12 @@ class BodyLimitMiddleware:
     Also counts requests for ``/metrics`` (a plain ASGI middleware: cheaper than ``@app.middleware``).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, stats: HttpStats | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, stats: HttpStats | None = None,
+                 diagnostics: Diagnostics | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.stats = stats
+        self.diagnostics = diagnostics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.stats is None:
@@ -113,7 +117,10 @@ class BodyLimitMiddleware:
             await self._limited(scope, receive, recording_send)
         finally:
             route = scope.get("route")
-            self.stats.add(scope["method"], getattr(route, "path", "unmatched"), status, time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            self.stats.add(scope["method"], getattr(route, "path", "unmatched"), status, t1 - t0)
+            if self.diagnostics is not None:
+                self.diagnostics.request(t0, t1, status)
 
     def _too_big(self) -> dict[str, Any]:
         return {"code": "too_large", "message": f"request body larger than {self.max_bytes} bytes", "errors": []}
@@ -292,7 +299,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SQLite: checkpoints by the dispatcher's thread (here or in the supervisor), never in a commit on the loop
     store = SqlJobStore(settings.database_url,
                         manual_checkpoint=settings.start_dispatcher or settings.wake_port is not None)
-    submits = SubmitQueue(store)
+    diag = Diagnostics(settings.diagnostics_file) if settings.diagnostics_file is not None else None
+    submits = SubmitQueue(store, diagnostics=diag)
     if settings.supervisor_pid is not None:
         _exit_with_supervisor(settings.supervisor_pid)
 
@@ -306,12 +314,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif settings.wake_port is not None:  # the dispatcher is the supervisor's
             app.state.wake = wake_sender(settings.wake_port)
         app.state.dispatcher = dispatcher
+        if settings.warm_up:
+            await _warm_up(app)
         # what is alive now lives until the end: keep it out of the cyclic GC's full collections (shorter pauses)
         gc.collect()
         gc.freeze()
+        if diag is not None:
+            diag.start()
         try:
             yield
         finally:
+            if diag is not None:
+                diag.stop()
             if dispatcher is not None:
                 dispatcher.stop()
             app.state.dispatcher = None
@@ -338,9 +352,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batches.router)
     app.include_router(system.router)
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, stats=app.state.http_stats)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, stats=app.state.http_stats,
+                       diagnostics=diag)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _warm_up(app: FastAPI) -> None:
+    """Pay the first submission's one-time costs at startup, not in the first clients' latency.
+
+    The first validation imports the solvers' model helpers (numpy among them, about 200 ms), FastAPI
+    inspects an endpoint on its first call, SQLAlchemy compiles the insert: with 32 clients connecting
+    at once, all 32 first answers waited for that. Here: one validation of the example job, one invalid
+    submission through the whole ASGI stack (a 422; nothing stored, not counted in ``/metrics``), the
+    insert in a rolled-back transaction, one rendered answer. Failures are logged, never fatal.
+    """
+    from api.routes.jobs import check_job
+    from api.schemas import new_job_json
+    from api.store import JobRecord
+
+    state = app.state
+    try:
+        check_job(EXAMPLE_JOB, state.settings)
+        new_job_json(JobRecord(id="0" * 32, tenant="warm-up", kind="routes", status="queued", options={},
+                               attempts=0, created_at=time.time(), started_at=None, finished_at=None, progress=None,
+                               error=None, cancel_requested=False, has_result=False, batch_id=None,
+                               idempotency_key=None))
+        await run_in_threadpool(state.store.warm_up)
+        sent: list[Message] = []
+        body = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+        async def receive() -> Message:
+            return body.pop() if body else {"type": "http.disconnect"}
+
+        async def send(msg: Message) -> None:
+            sent.append(msg)
+
+        scope: Scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                        "scheme": "http", "path": "/v1/jobs", "raw_path": b"/v1/jobs", "root_path": "",
+                        "query_string": b"", "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
+                        "state": {}, "extensions": {}}
+        stats: HttpStats = state.http_stats
+        await app(scope, receive, send)
+        with stats.lock:  # the warm-up is not a client's request
+            stats.requests.clear()
+            stats.seconds = 0.0
+    except Exception:
+        log.warning("warm-up failed (the first submissions will be slower)", exc_info=True)
 
 
 def is_loopback(host: str) -> bool:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     wake_port, supervisor_pid
         Set by the supervisor for its HTTP processes (internal): the UDP port on 127.0.0.1 where the
         dispatcher listens for wake-ups, and the pid whose death ends them.
+    warm_up
+        Pay the first submission's one-time costs (imports, compiled statements) at startup.
+    diagnostics_file
+        When set, each HTTP process records its requests, event-loop stalls, GC passes and group
+        commits and writes them to ``<file>.<pid>`` at shutdown (:mod:`api.diagnostics`; for load tests).
     worker_nice
         Niceness added to local worker processes so solves never starve the API itself.
     api_keys_file
@@ -78,6 +83,8 @@ class Settings(BaseSettings):
     otel: bool = False
     wake_port: int | None = Field(None, ge=1, le=65535)
     supervisor_pid: int | None = Field(None, ge=1)
+    diagnostics_file: Path | None = None
+    warm_up: bool = True
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

@@ -333,26 +333,59 @@ class SqlJobStore(JobStore):
         if db and db != ":memory:" and not db.startswith("file:") and fcntl is not None:
             with contextlib.suppress(OSError):
                 self._lock_file = os.open(f"{db}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        #: seconds the last write waited for the write locks (read by the latency diagnostics)
+        self.last_lock_wait = 0.0
         if create:
             metadata.create_all(self.engine)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def _write(self, commit: bool = True) -> Iterator[sa.Connection]:
         if self._write_lock is None:
-            with self.engine.begin() as conn:
+            with self._transaction(commit) as conn:
                 yield conn
             return
+        t0 = time.perf_counter()
         with self._write_lock:
             if self._lock_file is None:
-                with self.engine.begin() as conn:
+                self.last_lock_wait = time.perf_counter() - t0
+                with self._transaction(commit) as conn:
                     yield conn
                 return
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            self.last_lock_wait = time.perf_counter() - t0
             try:
-                with self.engine.begin() as conn:
+                with self._transaction(commit) as conn:
                     yield conn
             finally:
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _transaction(self, commit: bool) -> Iterator[sa.Connection]:
+        if commit:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                yield conn
+            finally:
+                trans.rollback()
+
+    def warm_up(self) -> None:
+        """Run a submission's insert once in a transaction that is rolled back (nothing is stored).
+
+        SQLAlchemy compiles a statement on its first execution for a given shape (one row, many rows);
+        done at startup, that cost is not paid by the first clients.
+        """
+        now = time.time()
+        for n in (1, 2):
+            rows = [self._job_row(NewJob("warm-up", {}), "warm-up", now, idempotency_key=None, request_hash=None)
+                    for _ in range(n)]
+            evs = [{"job_id": r["id"], "at": now, "type": "submitted", "data": "{}"} for r in rows]
+            with self._write(commit=False) as conn:
+                conn.execute(_INSERT_JOB, rows[0] if n == 1 else rows)
+                conn.execute(_INSERT_EVENT, evs[0] if n == 1 else evs)
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 from api.store import JobRecord, NewJob, SqlJobStore
 
@@ -39,8 +41,10 @@ class SubmitQueue:
         Write on the event loop (default: when the store is SQLite) instead of in the thread pool.
     """
 
-    def __init__(self, store: SqlJobStore, max_group: int = 256, inline: bool | None = None) -> None:
+    def __init__(self, store: SqlJobStore, max_group: int = 256, inline: bool | None = None,
+                 diagnostics: Any = None) -> None:
         self.store = store
+        self.diagnostics = diagnostics
         self.max_group = max_group
         self.inline = store.engine.dialect.name == "sqlite" if inline is None else inline
         self._pending: list[_Item] = []
@@ -74,11 +78,15 @@ class SubmitQueue:
         return group
 
     def _write(self, group: list[_Item]) -> list[JobRecord] | BaseException:
+        t0 = time.perf_counter()
         try:
             recs = self.store.insert_jobs([(tenant, job) for tenant, job, _ in group])
         except Exception as exc:  # every request of the group answers it (a 500, logged by the app)
             log.warning("could not store %d submissions: %r", len(group), exc)
             return exc
+        if self.diagnostics is not None:
+            wait = self.store.last_lock_wait
+            self.diagnostics.flush(t0, wait, time.perf_counter() - t0 - wait, len(group))
         self.groups += 1
         self.written += len(group)
         return recs

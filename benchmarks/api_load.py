@@ -100,11 +100,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, workers: int, log: Path, server_workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(db_url: str, workers: int, log: Path, server_workers: int = 1,
+                 diagnostics: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``python -m api.main`` (``server_workers`` HTTP processes) and wait for /healthz."""
     port = free_port()
     env = {**os.environ, "SALESPLAN_DATABASE_URL": db_url, "SALESPLAN_WORKERS": str(workers),
            "SALESPLAN_SERVER_WORKERS": str(server_workers), "SALESPLAN_API_KEYS": "", "SALESPLAN_POLL_S": "0.05"}
+    if diagnostics is not None:
+        env["SALESPLAN_DIAGNOSTICS_FILE"] = str(diagnostics)
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "api.main", "--port", str(port)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True,
@@ -173,7 +176,9 @@ class _Client(asyncio.Protocol):
         end = head_end + 4 + length
         if len(self.buf) < end:
             return
-        dt = time.perf_counter() - self.t0
+        t1 = time.perf_counter()
+        dt = t1 - self.t0
+        self.run.spans.append((self.t0, t1))
         status = int(head.split(" ", 2)[1])
         body, self.buf = self.buf[head_end + 4:end], self.buf[end:]
         self.run.done(status, body, dt)
@@ -192,6 +197,8 @@ class _Run:
         self.requests = requests
         self.next = 0
         self.latencies: list[float] = []
+        self.spans: list[tuple[float, float]] = []  # (sent, answered) per request, perf_counter
+        self.stalls: list[tuple[float, float, float, float]] = []  # the generator's own loop stalls
         self.ids: list[str] = []
         self.errors: list[str] = []
 
@@ -209,9 +216,24 @@ class _Run:
             self.ids.append(json.loads(body)["id"])
 
 
+async def _probe(run: _Run, period: float = 0.002, stall: float = 0.004) -> None:
+    """Record the generator's own event-loop stalls (its latency figures include them)."""
+    from api.diagnostics import thread_sched
+
+    cpu0, wait0 = thread_sched()
+    t_prev = time.perf_counter()
+    while True:
+        await asyncio.sleep(period)
+        t = time.perf_counter()
+        cpu, wait = thread_sched()
+        if t - t_prev - period > stall:
+            run.stalls.append((t_prev, t - t_prev, cpu - cpu0, wait - wait0))
+        t_prev, cpu0, wait0 = t, cpu, wait
+
+
 def submit_many(
-    base: str, concurrency: int, n: int, time_limit: float, seed0: int
-) -> tuple[list[float], list[str], float]:
+    base: str, concurrency: int, n: int, time_limit: float, seed0: int, probe: bool = False,
+) -> tuple[list[float], list[str], float, _Run]:
     """``concurrency`` keep-alive connections submit ``n`` jobs in total, closed loop.
 
     Each connection has exactly one request in flight and sends the next as soon as the answer is
@@ -220,7 +242,8 @@ def submit_many(
     Returns
     -------
     tuple
-        Latencies (s), job ids, wall time (s).
+        Latencies (s), job ids, wall time (s), the run's records (spans, the generator's own stalls
+        when ``probe``).
     """
     host, port = base.removeprefix("http://").rsplit(":", 1)
     reqs = []
@@ -234,17 +257,21 @@ def submit_many(
         loop = asyncio.get_running_loop()
         run = _Run(loop, reqs)
         protos: list[_Client] = []
+        prober = loop.create_task(_probe(run)) if probe else None
         t0 = time.perf_counter()
         for _ in range(concurrency):
             _, proto = await loop.create_connection(lambda: _Client(run), host, int(port))
             protos.append(proto)
         await asyncio.gather(*(p.closed for p in protos))
-        return run, time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        if prober is not None:
+            prober.cancel()
+        return run, wall
 
     run, wall = _new_loop().run_until_complete(go())
     if run.errors:
         raise SystemExit(f"submission failed: {run.errors[0]}")
-    return run.latencies, run.ids, wall
+    return run.latencies, run.ids, wall, run
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -254,6 +281,81 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return uvloop.new_event_loop()
     except ImportError:
         return asyncio.new_event_loop()
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def diagnose(run: _Run, diag: Path, level: int) -> str:
+    """What the slowest 1 % of the run's submissions overlapped: server loop stalls (CPU on the loop,
+    waiting for a core, blocked), GC passes, group commits' lock waits, the generator's own stalls."""
+    files = sorted(diag.parent.glob(diag.name + ".*"))
+    recs = [json.loads(f.read_text()) for f in files]
+    spans = run.spans
+    if not spans or not recs:
+        return f"c={level}: no diagnostics recorded"
+    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+    lat = sorted(((t1 - t0, t0, t1) for t0, t1 in spans), reverse=True)
+    slow = lat[: max(1, len(lat) // 100)]
+
+    def in_run(items: list[list[float]]) -> list[list[float]]:
+        return [x for x in items if x[0] + x[1] >= lo and x[0] <= hi]
+
+    stalls = [s for r in recs for s in in_run(r["stalls"])]
+    gcs = [g for r in recs for g in in_run(r["gcs"])]
+    flushes = [f for r in recs for f in r["flushes"] if lo <= f[0] <= hi]
+    cstalls = in_run([list(s) for s in run.stalls])
+
+    def share(items: list[list[float]], part: int | None = None) -> float:
+        """Mean over the slow requests of the time they overlapped ``items`` (ms), optionally scaled to a part."""
+        tot = 0.0
+        for _, t0, t1 in slow:
+            for it in items:
+                ov = _overlap(t0, t1, it[0], it[0] + it[1])
+                if ov and part is not None:
+                    ov *= min(1.0, it[part] / it[1]) if it[1] > 0 else 0.0
+                tot += ov
+        return tot / len(slow) * 1000
+
+    def fmax(items: list[list[float]], k: int) -> float:
+        return max((x[k] for x in items), default=0.0) * 1000
+
+    by_send = sorted(spans)
+    first = by_send[:level]
+    first_sent = first[-1][0]
+
+    def ms_mean(items: list[tuple[float, float]]) -> float:
+        return sum(t1 - t0 for t0, t1 in items) / max(1, len(items)) * 1000
+
+    flush_waits = [[f[0], f[1]] for f in flushes]
+    flush_writes = [[f[0] + f[1], f[2]] for f in flushes]
+    lines = [
+        f"diagnosis c={level}: {len(spans)} submits, slowest {len(slow)} from {slow[-1][0] * 1000:.1f} ms "
+        f"to {slow[0][0] * 1000:.1f} ms; mean of all {sum(x[0] for x in lat) / len(lat) * 1000:.1f} ms",
+        f"  server loop stalls > 4 ms: {len(stalls)}, total {sum(s[1] for s in stalls) * 1000:.0f} ms "
+        f"(loop-thread CPU {sum(s[2] for s in stalls) * 1000:.0f} ms, waiting for a core "
+        f"{sum(s[3] for s in stalls) * 1000:.0f} ms)",
+        f"  GC passes: {len(gcs)} (gen2 {sum(1 for g in gcs if g[2] == 2)}), total {sum(g[1] for g in gcs) * 1000:.1f} "
+        f"ms, longest {max((g[1] for g in gcs), default=0) * 1000:.1f} ms",
+        f"  group commits: {len(flushes)}, mean size {sum(f[3] for f in flushes) / max(1, len(flushes)):.1f}, "
+        f"lock wait total {sum(f[1] for f in flushes) * 1000:.0f} ms (max {fmax(flushes, 1):.1f}), "
+        f"write total {sum(f[2] for f in flushes) * 1000:.0f} ms (max {fmax(flushes, 2):.1f})",
+        f"  generator loop stalls > 4 ms: {len(cstalls)}, total {sum(s[1] for s in cstalls) * 1000:.0f} ms "
+        f"(its CPU {sum(s[2] for s in cstalls) * 1000:.0f}, waiting for a core "
+        f"{sum(s[3] for s in cstalls) * 1000:.0f})",
+        "  a slow submit overlapped on average (ms): "
+        f"server stalls {share(stalls):.1f} [CPU {share(stalls, 2):.1f}, waiting for a core {share(stalls, 3):.1f}], "
+        f"GC {share(gcs):.1f}, commit lock wait {share(flush_waits):.1f}, commit write {share(flush_writes):.1f}, "
+        f"generator stalls {share(cstalls):.1f} [waiting for a core {share(cstalls, 3):.1f}]",
+        f"  first {level} submits (cold server): mean {ms_mean(first):.1f} ms; p99 of the others "
+        f"{pct([t1 - t0 for t0, t1 in by_send[level:]], 0.99) * 1000:.1f} ms; the slowest 1 % holds "
+        f"{sum(1 for x in slow if x[1] <= first_sent)} of the first {level}",
+        "  longest server stalls (start ms into the run, length, CPU, waiting for a core):",
+    ]
+    for s in sorted(stalls, key=lambda x: -x[1])[:8]:
+        lines.append(f"    +{(s[0] - lo) * 1000:7.0f}  {s[1] * 1000:6.1f}  {s[2] * 1000:6.1f}  {s[3] * 1000:6.1f}")
+    return "\n".join(lines)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -309,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="SALESPLAN_SERVER_WORKERS (HTTP processes); one server per value")
     ap.add_argument("--database-url", default=None, help="store URL (default: a fresh SQLite file)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch RESULTS.md")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="record the server's loop stalls, GC passes and commits (SALESPLAN_DIAGNOSTICS_FILE) "
+                         "and the generator's own stalls; print what the slowest 1 %% of submissions overlapped")
     args = ap.parse_args(argv)
+    runs: list[tuple[int, int, _Run]] = []
 
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="salesplan-load-"))
@@ -318,15 +424,19 @@ def main(argv: list[str] | None = None) -> int:
     store_name = "PostgreSQL" if (args.database_url or "").startswith("postgres") else "SQLite"
     for sw in args.server_workers:
         db_url = args.database_url or f"sqlite:///{tmp / f'jobs-{sw}.db'}"
-        proc, base = start_server(db_url, args.workers, tmp / "server.log", sw)
+        diag = tmp / f"diag-{sw}" if args.diagnose else None
+        proc, base = start_server(db_url, args.workers, tmp / "server.log", sw, diag)
         try:
             for level in args.concurrency:
                 cpu0, c0 = server_cpu(proc.pid), time.process_time()
-                lat, _, wall = submit_many(base, level, args.requests, 0.5, seed0=level * 100_000)
+                lat, _, wall, run = submit_many(base, level, args.requests, 0.5, seed0=level * 100_000,
+                                                probe=args.diagnose)
+                if args.diagnose:
+                    runs.append((sw, level, run))
                 cpu_ms = (server_cpu(proc.pid) - cpu0) / args.requests * 1000
                 client_ms = (time.process_time() - c0) / args.requests * 1000
                 cancel_queued(base)
-                _, ids, sub_wall = submit_many(base, level, args.jobs, args.job_time_limit,
+                _, ids, sub_wall, _ = submit_many(base, level, args.jobs, args.job_time_limit,
                                                seed0=level * 100_000 + 50_000)
                 t_final, statuses = wait_final(base, ids, args.time_limit)
                 p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
@@ -342,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
         finally:
             stop_server(proc)
+        if diag is not None:
+            for server_workers, level, run in runs:
+                if server_workers == sw:
+                    print(diagnose(run, diag, level), flush=True)
     headers = ["server processes", "clients", "submits", "p50 ms", "p99 ms", "max ms", "submits/s",
                "server CPU ms/submit", "client CPU ms/submit", "jobs", "jobs/s", "outcomes",
                f"p99 < {TARGET_P99_MS:.0f} ms"]
