@@ -10,10 +10,13 @@ Its LP relaxation is much stronger than the compact p-median-with-balance LP (:m
 can neither open a medoid fractionally nor split a unit to dodge the balance rows. For *any* multipliers
 ``pi`` (free sign) the Lagrangian::
 
-    LB(pi) = sum_i pi_i + (sum of the p smallest v_j(pi)),   v_j(pi) = min_{S ∋ j, L <= w(S) <= U} sum_{i in S} (wt_i km(i, j) - pi_i)
+    LB(pi) = sum_i pi_i + (sum of the p smallest v_j(pi)),
+    v_j(pi) = min_{S ∋ j, L <= w(S) <= U} sum_{i in S} (wt_i km(i, j) - pi_i)
 
-is a valid lower bound on every feasible partition's dispersion, so the best ``LB`` seen is returned
-whatever happens later (time limit, stalled master).
+is a valid lower bound on every feasible partition's dispersion (its territories are disjoint, so their
+medoids are p distinct units), and the best ``LB`` seen is returned whatever happens later (time limit,
+stalled master). At the same ``pi`` it is at least the compact-LP Lagrangian (each ``v_j`` is at least
+the fractional knapsack value that one uses).
 
 Pricing (``v_j``) is a knapsack with a lower and an upper weight bound. It is solved as a *relaxation*,
 which keeps the bound valid (see :func:`price_one`): units with negative reduced cost are chosen 0/1 by a
@@ -208,7 +211,7 @@ def price_one(r: FloatArray, w: FloatArray, j: int, lo: float, hi: float, delta:
             masks.append(better)
     b = np.arange(big_b + 1)
     mb = np.searchsorted(csa, b, side="right")
-    need = lo - wj - delta * (b + mb) - 1e-9 * max(1.0, abs(lo))
+    need = np.asarray(lo - wj - delta * (b + mb) - 1e-9 * max(1.0, abs(lo)), dtype=np.float64)
     tot = dp + fill_cost(r[pos], w[pos], need)
     bi = int(np.argmin(tot))
     val = float(r[j] + tot[bi])
@@ -424,7 +427,7 @@ def partition_columns(labels: IntArray, w: FloatArray, lo: float, hi: float) -> 
 def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | None = None,
              upper: float | None = None, pi0: FloatArray | None = None, warm_time: float | None = None,
              resolution: float | None = None, method: str = "subgradient", alpha: float = 0.5,
-             ncols: int | None = None, theta0: float = 0.5, tol: float = 1e-5,
+             ncols: int | None = None, theta0: float = 2.0, tol: float = 1e-5,
              max_iter: int = 100_000) -> DWBoundResult | None:
     """Lower bound on dispersion by the Lagrangian dual of the set-partitioning model.
 
@@ -453,7 +456,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     ncols
         Candidates per iteration whose priced sets become master columns (default ``max(2 p, 20)``).
     theta0
-        Initial Polyak step factor (``subgradient``; halved after 10 iterations without improvement).
+        Initial Polyak step factor (``subgradient``; halved after 20 iterations without improvement).
     tol
         Relative gap to the master value / upper bound at which the loop stops.
     max_iter
@@ -500,15 +503,17 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     if method == "subgradient":
         lam, val = pi_best.copy(), lb_best
         theta, idle = theta0, 0
-        ub = upper if upper is not None and upper > lb_best else abs(lb_best) * 1.05 + 1e-9
+        known = upper is not None and upper > lb_best  # a real solution's value: the gap can close
+        ub = float(upper) if known and upper is not None else abs(lb_best) * 1.05 + 1e-9
         while it < max_iter and time.monotonic() < t_end and g is not None:
             gn = float(g @ g)
             if gn <= 1e-12:
-                converged = True  # the relaxed territories partition the units: nothing left to gain
-                break
-            if ub - lb_best <= tol * max(1.0, abs(ub)):
+                break  # zero subgradient: no ascent direction known at these multipliers
+            if known and ub - lb_best <= tol * max(1.0, abs(ub)):
                 converged = True
                 break
+            if not known and ub <= lb_best:
+                ub = abs(lb_best) * 1.05 + 1e-9  # estimated target overtaken: raise it
             lam = lam + theta * (ub - val) / gn * g
             it += 1
             val, _, g_new = pricer.price(lam, 0, t_end, want_x=True)
@@ -516,7 +521,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                 lb_best, pi_best, idle = val, lam.copy(), 0
             else:
                 idle += 1
-                if idle >= 10:
+                if idle >= 20:
                     theta, idle = theta / 2, 0
                     lam, val = pi_best.copy(), lb_best
                     _, _, g_new = pricer.price(lam, 0, t_end, want_x=True)
