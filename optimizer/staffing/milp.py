@@ -135,6 +135,7 @@ def solve_milp(
     hire_room: dict[str, np.ndarray] | None = None,
     capture: dict[str, Any] | None = None,
     dir_cuts: dict[str, float] | None = None,
+    rated_cuts: Sequence[tuple[dict[str, float], dict[str, float]]] = (),
     warm: MilpResult | None = None,
     free_tail: bool = False,
 ) -> MilpResult:
@@ -179,6 +180,9 @@ def solve_milp(
     dir_cuts
         Direction id -> lower bound on the direction's cost (with shared-role rates), from
         :func:`optimizer.staffing.bounds.direction_bounds`; added as valid inequalities (``min_cost``).
+    rated_cuts
+        More such inequalities, each ``(rates, {direction id: bound})`` with its own shared-role rates
+        (:func:`optimizer.staffing.bounds.shared_rates` with ``skip``).
     warm
         A feasible staffing (e.g. fix-and-relax) given to the solver as a MIP start (headcount and hires).
     free_tail
@@ -281,24 +285,28 @@ def solve_milp(
                 m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh_t[t], f"hire_limit[{rid}|{t}]"
     eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
     cut_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
-    if dir_cuts and mode == "min_cost":
+    all_cuts: list[tuple[dict[str, float] | None, dict[str, float]]] = [(None, dir_cuts)] if dir_cuts else []
+    all_cuts += [(rates_, cuts_) for rates_, cuts_ in rated_cuts]
+    if all_cuts and mode == "min_cost":
         from optimizer.staffing.bounds import shared_rates
 
-        rates = shared_rates(prep)
-        for did, z in dir_cuts.items():
-            cc: dict[pulp.LpVariable, float] = {}
-            ck = 0.0
-            for rid, w in rates.items():
-                role = prep.roles[rid]
-                nv, hv = n[(rid, did)], h[(rid, did)]
-                for t in range(T):
-                    cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + w) * cut_scale
-                    cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
-                    bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
-                    for var, val in bc.items():
-                        cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
-                    ck += role.hiring_cost * bk * cut_scale
-            m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), f"dir_cut[{did}]"
+        for ci, (rates_given, cuts_) in enumerate(all_cuts):
+            rates = shared_rates(prep) if rates_given is None else rates_given
+            for did, z in cuts_.items():
+                cc: dict[pulp.LpVariable, float] = {}
+                ck = 0.0
+                for rid, w in rates.items():
+                    role = prep.roles[rid]
+                    nv, hv = n[(rid, did)], h[(rid, did)]
+                    for t in range(T):
+                        cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + w) * cut_scale
+                        cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
+                        bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
+                        for var, val in bc.items():
+                            cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
+                        ck += role.hiring_cost * bk * cut_scale
+                name = f"dir_cut[{did}]" if ci == 0 and rates_given is None else f"dir_cut{ci}[{did}]"
+                m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), name
     if warm is not None and warm.ok and integer:
         for key, nv in n.items():
             if key in warm.n:
@@ -587,7 +595,7 @@ def solve_best(
         heur = round_up(prep, time_limit=left(), **kw)
         if heur.status == "infeasible":
             return heur
-    cuts: dict[str, float] | None = None
+    cuts: list[tuple[dict[str, float], dict[str, float]]] = []
     bound: float | None = None
     if not heur.ok and exact and _decomposable(prep, mode, kw):
         from optimizer.staffing.bounds import decompose, improve_by_direction
@@ -595,11 +603,11 @@ def solve_best(
         dec = decompose(prep, time_limit=left(), **kw)
         if dec.result.status == "infeasible":
             return dec.result
-        heur, cuts = dec.result, dec.cuts
+        heur, cuts = dec.result, dec.rated_cuts
         if heur.ok and (lns_time_limit is None or lns_time_limit > 0):
             heur = improve_by_direction(prep, heur, time_limit=left(lns_time_limit), **kw)
         if cuts:
-            lb = solve_milp(prep, mode=mode, integer=False, dir_cuts=cuts, time_limit=left(), **kw)
+            lb = solve_milp(prep, mode=mode, integer=False, rated_cuts=cuts, time_limit=left(), **kw)
             bound = lb.cost if lb.status == "optimal" else None
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
@@ -608,7 +616,7 @@ def solve_best(
     heur.lower_bound = bound
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
-    full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), dir_cuts=cuts,
+    full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), rated_cuts=cuts,
                       warm=heur if heur.ok else None, **kw)
     full.method = "exact" + (" (direction cuts, MIP start)" if cuts else "")
     known = [b for b in (bound, full.lower_bound) if b is not None]  # the cuts' LP, HiGHS's dual bound

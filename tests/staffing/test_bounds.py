@@ -14,9 +14,9 @@ from optimizer.staffing.prep import Prepared, prepare
 from .conftest import ladder
 
 
-def _direction_cost(prep: Prepared, r: MilpResult, did: str) -> float:
+def _direction_cost(prep: Prepared, r: MilpResult, did: str, rates: dict[str, float] | None = None) -> float:
     """Direction ``did``'s own roles' cost plus the shared-role rates, recomputed from the rows."""
-    rates = shared_rates(prep)
+    rates = shared_rates(prep) if rates is None else rates
     total = 0.0
     for rid, w in rates.items():
         role = prep.roles[rid]
@@ -57,12 +57,12 @@ def test_decomposition_is_feasible_and_bounds_are_valid(small: Prepared) -> None
     assert r.cost >= exact.cost - 1e-6
     assert set(dec.cuts) == set(small.dirs)
     for did, z in dec.cuts.items():
-        assert _direction_cost(small, exact, did) >= z - 1e-6  # valid for the optimum
+        assert _direction_cost(small, exact, did, dec.rates) >= z - 1e-6  # valid for the optimum
     lp = solve_milp(small, integer=False)
-    lb = solve_milp(small, integer=False, dir_cuts=dec.cuts)
+    lb = solve_milp(small, integer=False, rated_cuts=dec.rated_cuts)
     assert lp.cost - 1e-6 <= lb.cost <= exact.cost + 1e-6  # tighter than the LP, still a bound
     # the cuts keep the optimum and the MIP start is accepted
-    cut = solve_milp(small, solver="cbc", dir_cuts=dec.cuts, warm=r)
+    cut = solve_milp(small, solver="cbc", rated_cuts=dec.rated_cuts, warm=r)
     assert cut.status == "optimal" and cut.cost == pytest.approx(exact.cost)
 
 
