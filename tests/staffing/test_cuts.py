@@ -20,7 +20,7 @@ AM_MAX, TS_MAX, T = 2, 5, 2
 
 
 def instance(seed: int) -> dict[str, Any]:
-    """Two directions, two months, no ramp or attrition; director (floor 1, span 2 heads) and assistants shared."""
+    """Two directions, two months, no ramp or attrition; idle director (floor 1, span 3), shared assistants."""
     rng = np.random.default_rng(seed)
     dirs = []
     for i in range(2):
@@ -42,7 +42,7 @@ def instance(seed: int) -> dict[str, Any]:
         {"id": "assistant", "level": 5, "monthly_cost": 800, "hiring_cost": 300, "scope": "shared",
          "current": int(rng.integers(0, 3))},
     ]
-    structure = [{"role": "director", "manages": "head", "span": 2}, {"role": "head", "manages": "am", "span": 8},
+    structure = [{"role": "director", "manages": "head", "span": 3}, {"role": "head", "manages": "am", "span": 8},
                  {"role": "assistant", "supports": "ts", "ratio": 3}]
     return {"months": T, "directions": dirs, "roles": roles, "structure": structure}
 
@@ -90,6 +90,7 @@ def test_cuts_keep_the_brute_force_optimum(seed: int) -> None:
     assert not math.isinf(want)  # plans within reach: at most 14 deals over two months
     assert exact.status == "optimal" and exact.cost == pytest.approx(want, abs=1e-3)
     lp = solve_milp(prep, integer=False)
+    assert idle_shared(prep) == frozenset({"director"})
     families = [shared_rates(prep), shared_rates(prep, idle_shared(prep)), shared_rates(prep, frozenset({"assistant"}))]
     rated = []
     for rates in families:
