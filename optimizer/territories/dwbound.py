@@ -6,8 +6,10 @@ picks ``p`` columns covering every unit once::
 
     min sum_(j,S) c(j, S) lam(j, S)   s.t.  sum_{(j,S) : i in S} lam = 1 (every unit i),  sum lam = p,  lam >= 0
 
-Its LP relaxation is much stronger than the compact p-median-with-balance LP (:mod:`bound`): a column
-can neither open a medoid fractionally nor split a unit to dodge the balance rows. For *any* multipliers
+Its LP relaxation is at least the compact p-median-with-balance LP (:mod:`bound`): a column cannot split
+a unit inside one territory's knapsack (it can still be combined fractionally with other columns, so with
+many small units per territory the gain is small; with a few units per territory it is large). For *any*
+multipliers
 ``pi`` (free sign) the Lagrangian::
 
     LB(pi) = sum_i pi_i + (sum of the p smallest v_j(pi)),
@@ -25,15 +27,19 @@ necessary for ``w(S) <= U``), units with non-negative reduced cost only ever ser
 relaxed to a fractional fill (cheapest cost per hour first); the lower side is loosened by the worst
 rounding (``delta`` times the largest number of units that fit), and the fractional-knapsack LP value
 (exact ``[L, U]``) is also a valid lower bound, so ``v_j >= max(DP, LP)``. Candidates are priced in
-increasing LP order and the scan stops as soon as the next LP value is above the best ``v`` found.
+increasing LP order and the scan stops as soon as the next LP value reaches the p-th smallest ``v`` found.
 
-Multipliers come from column generation: a restricted master LP in highspy (with artificial columns so
-it is always feasible) gives duals ``pi_R``; pricing runs at the Wentges-smoothed point
-``alpha pi_best + (1 - alpha) pi_R`` (``pi_best``: multipliers of the best bound so far, warm-started from
-the compact-LP Lagrangian of :func:`optimizer.territories.bound.lagrangian_bound`); each priced set is
-turned into a real territory (repair to ``[L, U]``, cost at its best medoid) and added to the master when
-its reduced cost at ``pi_R`` is negative. The master value is an upper bound on the set-partitioning LP;
-when the best Lagrangian bound reaches it the LP is solved (up to the pricing relaxation).
+Multipliers (``method="subgradient"``, the default) start from the compact-LP Lagrangian's multipliers of
+:func:`optimizer.territories.bound.lagrangian_bound` and follow Polyak subgradient steps, the subgradient
+being ``1 - sum`` of the opened candidates' relaxed territories. ``method="colgen"``: a restricted master LP
+in highspy (with artificial columns so it is always feasible) gives duals ``pi_R``; pricing runs at the
+Wentges-smoothed point ``alpha pi_best + (1 - alpha) pi_R`` (``pi_best``: multipliers of the best bound so
+far); each priced set is turned into a real territory (repair to ``[L, U]``, cost at its best medoid) and
+added to the master when its reduced cost at ``pi_R`` is negative. The master value is an upper bound on the
+set-partitioning LP; when the best Lagrangian bound reaches it the LP is solved (up to the pricing
+relaxation). From one known partition the master moves slowly (degenerate duals, few real columns priced out):
+on the 500-unit clustered instances the subgradient climbs faster, so colgen is kept for small instances and
+experiments.
 
 Only the workload balance is kept (as in :mod:`bound`): other measures, locks, move limits and contiguity
 only add constraints, so the bound stays valid for them; capacities that differ per territory are relaxed
@@ -427,7 +433,7 @@ def partition_columns(labels: IntArray, w: FloatArray, lo: float, hi: float) -> 
 def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | None = None,
              upper: float | None = None, pi0: FloatArray | None = None, warm_time: float | None = None,
              resolution: float | None = None, method: str = "subgradient", alpha: float = 0.5,
-             ncols: int | None = None, theta0: float = 2.0, tol: float = 1e-5,
+             ncols: int | None = None, theta0: float = 2.0, target: float | None = None, tol: float = 1e-5,
              max_iter: int = 100_000) -> DWBoundResult | None:
     """Lower bound on dispersion by the Lagrangian dual of the set-partitioning model.
 
@@ -457,6 +463,9 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
         Candidates per iteration whose priced sets become master columns (default ``max(2 p, 20)``).
     theta0
         Initial Polyak step factor (``subgradient``; halved after 20 iterations without improvement).
+    target
+        When set (``subgradient``), the Polyak step aims at ``best bound x (1 + target)`` instead of
+        ``upper``, and the target is halved after 20 iterations without improvement (target-level method).
     tol
         Relative gap to the master value / upper bound at which the loop stops.
     max_iter
@@ -502,7 +511,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     ncol_master = 0
     if method == "subgradient":
         lam, val = pi_best.copy(), lb_best
-        theta, idle = theta0, 0
+        theta, idle, tgt = theta0, 0, target
         known = upper is not None and upper > lb_best  # a real solution's value: the gap can close
         ub = float(upper) if known and upper is not None else abs(lb_best) * 1.05 + 1e-9
         while it < max_iter and time.monotonic() < t_end and g is not None:
@@ -514,7 +523,8 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                 break
             if not known and ub <= lb_best:
                 ub = abs(lb_best) * 1.05 + 1e-9  # estimated target overtaken: raise it
-            lam = lam + theta * (ub - val) / gn * g
+            aim = min(ub, lb_best + tgt * abs(lb_best)) if tgt is not None else ub
+            lam = lam + theta * (aim - val) / gn * g
             it += 1
             val, _, g_new = pricer.price(lam, 0, t_end, want_x=True)
             if val > lb_best:
@@ -522,10 +532,14 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
             else:
                 idle += 1
                 if idle >= 20:
-                    theta, idle = theta / 2, 0
+                    idle = 0
+                    if tgt is not None:
+                        tgt /= 2
+                    else:
+                        theta /= 2
                     lam, val = pi_best.copy(), lb_best
                     _, _, g_new = pricer.price(lam, 0, t_end, want_x=True)
-                    if theta < 1e-4:
+                    if theta < 1e-4 or (tgt is not None and tgt < 1e-7):
                         break
             g = g_new
             hist.append((time.monotonic() - t0, lb_best))

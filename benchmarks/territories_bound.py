@@ -1,0 +1,87 @@
+"""Set-partitioning (Dantzig-Wolfe) lower bound on territory dispersion vs the compact LP bound and the answers.
+
+Instances: territory-synthetic-clustered (n500 seeds 1-3 with p=10, n2000 seeds 1-2 with p=20, +-5 %
+workload). Per instance, in one run: salesplan (``--engine-time`` s at n=500, 3x at n=2000) and the Hess
+location-allocation baseline of ``benchmarks/territories.py`` (disp recomputed from their labels), the
+compact p-median-with-balance Lagrangian (:mod:`optimizer.territories.bound`, ``--warm-time`` s, also the
+warm start) and the set-partitioning Lagrangian bound (:mod:`optimizer.territories.dwbound`, ``--time-limit``
+s in total). Gaps: best salesplan disp / DW bound - 1, and ``0.97 x Hess`` / DW bound - 1: when the DW
+bound is above ``0.97 x Hess`` no partition is 3 % below Hess on that instance.
+
+Run: ``python benchmarks/territories_bound.py --time-limit 240 --warm-time 60``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results_md import machine, table, write_section
+from benchmarks.territories import LP_BOUNDS, TAU, hess, metrics
+from optimizer.territories import solve_territories
+from optimizer.territories.datasets import clustered_edges, clustered_problem, clustered_units
+from optimizer.territories.dwbound import dw_bound
+from optimizer.territories.instance import build_instance
+
+
+def run(n: int, s: int, args: argparse.Namespace) -> list[object]:
+    """One instance: answers, bounds, gaps (a table row)."""
+    p = 10 if n == 500 else 20
+    xy, w, pot = clustered_units(n, s)
+    edges = clustered_edges(n, s)
+    prob = clustered_problem(xy, w, pot, p, TAU)
+    inst = build_instance(prob)
+    W = float(w.sum())
+    sol = solve_territories(prob, time_limit=args.engine_time * (1 if n == 500 else 3), seed=0)
+    lab = np.array([inst.tids.index(sol.assignment[u]) for u in inst.ids])
+    ours = metrics(xy, w, pot, lab, p, edges)
+    hs = metrics(xy, w, pot, hess(xy, w, p, 0), p, edges)
+    t0 = time.monotonic()
+    r = dw_bound(inst, time_limit=args.time_limit, labels=lab, warm_time=args.warm_time, method=args.method)
+    el = time.monotonic() - t0
+    assert r is not None
+    dw, comp = r.value / W, r.compact_value / W
+    best, hd = float(ours["disp"]), float(hs["disp"])
+    readme = LP_BOUNDS.get((n, s))
+    verdict = "3 % below Hess impossible" if dw > 0.97 * hd else "not excluded"
+    print(f"n{n}_s{s}: salesplan {best:.3f} (bal {ours['bal_w']:.4f}), Hess {hd:.3f}, compact {comp:.3f}, "
+          f"DW {dw:.3f} ({r.iterations} it, {r.dp_runs} DPs, {el:.0f} s)", flush=True)
+    return [f"n{n}_s{s}", f"{best:.3f}", f"{hd:.3f}", f"{readme:.2f}" if readme else "", f"{comp:.3f}",
+            f"{args.warm_time:.0f}", f"{dw:.3f}", f"{el:.0f}", r.iterations, r.dp_runs,
+            f"{dw / comp - 1:+.2%}", f"{best / dw - 1:+.2%}", f"{0.97 * hd:.3f}", f"{0.97 * hd / dw - 1:+.2%}",
+            verdict]
+
+
+def main() -> None:
+    """Parse arguments, run, print and write the ``territories_dw_bound`` section."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--time-limit", type=float, default=240.0, help="seconds for the DW bound (warm start included)")
+    ap.add_argument("--warm-time", type=float, default=60.0, help="seconds of the compact-LP Lagrangian warm start")
+    ap.add_argument("--engine-time", type=float, default=10.0, help="salesplan seconds at n=500 (x3 at n=2000)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[500, 2000])
+    ap.add_argument("--seeds", type=int, nargs="*", default=None, help="default: 1-3 at n=500, 1-2 at n=2000")
+    ap.add_argument("--method", choices=["subgradient", "colgen"], default="subgradient")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    for n in args.sizes:
+        for s in args.seeds or ([1, 2, 3] if n == 500 else [1, 2]):
+            rows.append(run(n, s, args))
+    md = table(["instance", "salesplan disp", "Hess disp", "README LP", "compact bound", "compact s", "DW bound",
+                "DW s", "iters", "DPs", "DW vs compact", "salesplan vs DW", "Hess x 0.97", "Hess x 0.97 vs DW",
+                "3 % below Hess"], rows)
+    print(md)
+    if not args.no_write:
+        cmd = "python benchmarks/territories_bound.py " + " ".join(sys.argv[1:])
+        write_section("territories_dw_bound", f"## territories: set-partitioning (DW) lower bound\n\n"
+                      f"Command: `{cmd}`\n\nMachine: {machine()}\n\n{md}\n")
+
+
+if __name__ == "__main__":
+    main()
