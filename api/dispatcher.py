@@ -73,8 +73,13 @@ class Dispatcher:
         self.errors = 0
 
     def start(self) -> None:
-        """Recover jobs of a dead server, then start the loop thread."""
+        """Recover jobs of a dead server, start the workers (when ``prestart_workers``), then the loop thread."""
         self._recover()
+        if self.settings.prestart_workers:
+            try:
+                self.executor.prestart()
+            except Exception:  # the workers then start with the first jobs, as without it
+                log.warning("could not start the workers ahead of the first job", exc_info=True)
         self._thread = threading.Thread(target=self._loop, name="salesplan-dispatcher", daemon=True)
         self._thread.start()
 

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from api.settings import Settings
-from api.worker import Task, init_local_worker, kill_descendants, run_task
+from api.worker import Task, init_local_worker, kill_descendants, run_task, warm_worker
 
 log = logging.getLogger("salesplan.executors")
 
@@ -39,6 +39,9 @@ class Executor(ABC):
     @abstractmethod
     def submit(self, task: Task) -> Future[dict[str, Any]]:
         """Start ``task``; the future resolves to :func:`api.worker.run_task`'s answer."""
+
+    def prestart(self) -> None:  # noqa: B027  (optional: nothing by default)
+        """Start the workers now, in the background, instead of at the first job (default: nothing)."""
 
     @abstractmethod
     def shutdown(self) -> None:
@@ -74,6 +77,15 @@ class LocalExecutor(Executor):
             initializer=init_local_worker,
             initargs=(os.getpid(), self.nice),
         )
+
+    def prestart(self) -> None:
+        """Spawn every pool process now and import the solvers there (the call does not wait for it).
+
+        The pool spawns its processes at the first jobs otherwise, and each one's start-up (an
+        interpreter, OR-Tools and friends) competes for the CPU with the HTTP server's first clients.
+        """
+        for _ in range(self.capacity):
+            self._pool.submit(warm_worker)
 
     def submit(self, task: Task) -> Future[dict[str, Any]]:
         """Run ``task`` in a pool process (a broken pool is replaced once)."""

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     wake_port, supervisor_pid
         Set by the supervisor for its HTTP processes (internal): the UDP port on 127.0.0.1 where the
         dispatcher listens for wake-ups, and the pid whose death ends them.
+    prestart_workers
+        Spawn the local pool's worker processes (and import the solvers in them) at startup, in the
+        background, rather than among the first clients' requests.
     warm_up
         Pay the first submission's one-time costs (imports, compiled statements) at startup.
     diagnostics_file
@@ -85,6 +88,7 @@ class Settings(BaseSettings):
     supervisor_pid: int | None = Field(None, ge=1)
     diagnostics_file: Path | None = None
     warm_up: bool = True
+    prestart_workers: bool = True
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

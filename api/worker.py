@@ -97,6 +97,15 @@ def kill_descendants(pid: int) -> None:
             os.kill(child, signal.SIGKILL)
 
 
+def warm_worker() -> int:
+    """Import what a solve needs (run once per pool process at startup, before any job): the first jobs
+    then do not pay the imports, and the spawning happens before clients arrive, not among them."""
+    import optimizer.solve  # noqa: F401
+
+    _ = SqlJobStore  # the store's modules are imported with this module
+    return os.getpid()
+
+
 def worker_name() -> str:
     """``pid@host`` of this worker process (lets the server stop a run that overran its time limit)."""
     return f"{os.getpid()}@{socket.gethostname()}"

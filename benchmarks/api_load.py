@@ -67,7 +67,19 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def server_cpu(root: int) -> float:
+def wait_settled(root: int, limit: float = 30.0, idle: float = 0.1) -> float:
+    """Wait until the server's whole process tree (solver workers included) uses under ``idle`` of a core
+    over half a second (it has finished starting: warm-up, worker processes); at most ``limit`` s."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        c0 = server_cpu(root, all_nice=True)
+        time.sleep(0.5)
+        if server_cpu(root, all_nice=True) - c0 < idle * 0.5:
+            break
+    return time.monotonic() - t0
+
+
+def server_cpu(root: int, all_nice: bool = False) -> float:
     """CPU seconds (user + system) used so far by the server: ``root`` and its descendants at its niceness.
 
     The local pool's solver workers run at a higher niceness (``SALESPLAN_WORKER_NICE``) and are left
@@ -88,7 +100,7 @@ def server_cpu(root: int) -> float:
     while stack:
         pid = stack.pop()
         st = stats.get(pid)
-        if st is not None and st[16] == nice:
+        if st is not None and (all_nice or st[16] == nice):
             total += int(st[11]) + int(st[12])
         stack.extend(children.get(pid, []))
     return total / _TICK
@@ -339,7 +351,8 @@ def diagnose(run: _Run, diag: Path, level: int) -> str:
         f"  GC passes: {len(gcs)} (gen2 {sum(1 for g in gcs if g[2] == 2)}), total {sum(g[1] for g in gcs) * 1000:.1f} "
         f"ms, longest {max((g[1] for g in gcs), default=0) * 1000:.1f} ms",
         f"  group commits: {len(flushes)}, mean size {sum(f[3] for f in flushes) / max(1, len(flushes)):.1f}, "
-        f"lock wait total {sum(f[1] for f in flushes) * 1000:.0f} ms (max {fmax(flushes, 1):.1f}), "
+        f"lock wait total {sum(f[1] for f in flushes) * 1000:.0f} ms (max {fmax(flushes, 1):.1f}, "
+        f"{sum(1 for f in flushes if f[1] > 0.002)} waits > 2 ms), "
         f"write total {sum(f[2] for f in flushes) * 1000:.0f} ms (max {fmax(flushes, 2):.1f})",
         f"  generator loop stalls > 4 ms: {len(cstalls)}, total {sum(s[1] for s in cstalls) * 1000:.0f} ms "
         f"(its CPU {sum(s[2] for s in cstalls) * 1000:.0f}, waiting for a core "
@@ -355,6 +368,26 @@ def diagnose(run: _Run, diag: Path, level: int) -> str:
     ]
     for s in sorted(stalls, key=lambda x: -x[1])[:8]:
         lines.append(f"    +{(s[0] - lo) * 1000:7.0f}  {s[1] * 1000:6.1f}  {s[2] * 1000:6.1f}  {s[3] * 1000:6.1f}")
+    # the slow submits, grouped by overlapping time: one event delays every request in flight at once
+    clusters: list[list[tuple[float, float, float]]] = []
+    for x in sorted(slow, key=lambda x: x[1]):
+        if clusters and x[1] <= max(y[2] for y in clusters[-1]):
+            clusters[-1].append(x)
+        else:
+            clusters.append([x])
+    lines.append("  slow submits by episode (start ms into the run, count, window ms: what overlapped it):")
+    for cl in sorted(clusters, key=len, reverse=True)[:6]:
+        a, b = min(y[1] for y in cl), max(y[2] for y in cl)
+        st = [x for x in stalls if _overlap(a, b, x[0], x[0] + x[1])]
+        big = [f"{f[1] * 1000:.0f}" for f in flushes if f[1] > 0.002 and _overlap(a, b, f[0], f[0] + f[1])]
+        wr = [f"{f[2] * 1000:.0f}" for f in flushes if f[2] > 0.003 and _overlap(a, b, f[0] + f[1], f[0] + f[1] + f[2])]
+        gg = [f"{g[1] * 1000:.0f}" for g in gcs if g[1] > 0.002 and _overlap(a, b, g[0], g[0] + g[1])]
+        cs = sum(_overlap(a, b, x[0], x[0] + x[1]) for x in cstalls)
+        lines.append(
+            f"    +{(a - lo) * 1000:6.0f} n={len(cl):3d} {(b - a) * 1000:6.1f}: server stalls "
+            f"{sum(_overlap(a, b, x[0], x[0] + x[1]) for x in st) * 1000:.0f} ms (CPU "
+            f"{sum(x[2] for x in st) * 1000:.0f}, waiting for a core {sum(x[3] for x in st) * 1000:.0f}); "
+            f"lock waits {big}; slow writes {wr}; GC {gg}; generator stalls {cs * 1000:.0f} ms")
     return "\n".join(lines)
 
 
@@ -426,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         db_url = args.database_url or f"sqlite:///{tmp / f'jobs-{sw}.db'}"
         diag = tmp / f"diag-{sw}" if args.diagnose else None
         proc, base = start_server(db_url, args.workers, tmp / "server.log", sw, diag)
+        settle = wait_settled(proc.pid)
+        print(f"server processes {sw}: settled {settle:.1f} s after answering /healthz", flush=True)
         try:
             for level in args.concurrency:
                 cpu0, c0 = server_cpu(proc.pid), time.process_time()

@@ -27,6 +27,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "poll_s": 0.1,
             "progress_every_s": 0.2,
             "default_time_limit_s": 2.0,
+            "prestart_workers": False,  # most tests never run a job; test_latency covers the prestart
         }
         base.update(kw)
         return Settings(**base)

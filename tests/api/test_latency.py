@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 from apihelpers import routes_problem
 from fastapi.testclient import TestClient
 
+from api.executors import LocalExecutor
 from api.main import create_app
 from api.settings import Settings
 from api.store import NewJob, SqlJobStore
+from api.worker import warm_worker
 
 
 def test_store_warm_up_leaves_nothing_behind(store: SqlJobStore) -> None:
@@ -58,3 +61,19 @@ def test_diagnostics_file_records_requests_and_group_commits(make_settings: Call
     assert sum(size for *_, size in data["flushes"]) == n  # every stored submission is in one group commit
     assert all(wait >= 0 and write >= 0 for _, wait, write, _ in data["flushes"])
     assert all(length > 0 for _, length, _, _ in data["stalls"])
+
+
+def test_prestart_spawns_the_pool_before_any_job() -> None:
+    ex = LocalExecutor(2)
+    try:
+        ex.prestart()
+        # the pool's processes exist and have run the warm-up (imported the solvers) before any job
+        deadline = time.monotonic() + 60
+        procs = getattr(ex._pool, "_processes", {})
+        while len(procs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(procs) == 2
+        pid = ex._pool.submit(warm_worker).result(timeout=60)
+        assert pid in procs and pid != os.getpid()
+    finally:
+        ex.shutdown()
