@@ -237,38 +237,6 @@ def price_one(r: FloatArray, w: FloatArray, j: int, lo: float, hi: float, delta:
     return val, np.asarray(sorted(chosen), dtype=np.int64)
 
 
-def make_column(r: FloatArray, w: FloatArray, j: int, chosen: IntArray, lo: float, hi: float) -> IntArray | None:
-    """A real territory from a priced set: ``{j} + chosen``, trimmed below ``hi`` and filled up to ``lo``.
-
-    Trimming drops the chosen units with the worst cost per hour first; filling adds the cheapest units
-    per hour among the rest that still fit. Returns the sorted unit indices or None when it fails.
-    """
-    s = np.zeros(len(r), dtype=bool)
-    s[chosen] = True
-    s[j] = True
-    tot = float(w[s].sum())
-    if tot > hi:
-        ch = np.asarray(chosen, dtype=np.int64)
-        for i in ch[np.argsort(-(r[ch] / np.maximum(w[ch], 1e-12)), kind="stable")]:
-            if tot <= hi:
-                break
-            s[i] = False
-            tot -= float(w[i])
-        if tot > hi:
-            return None
-    if tot < lo:
-        rest = np.flatnonzero(~s)
-        for i in rest[np.argsort(r[rest] / np.maximum(w[rest], 1e-12), kind="stable")]:
-            if tot >= lo:
-                break
-            if tot + w[i] <= hi:
-                s[i] = True
-                tot += float(w[i])
-        if tot < lo:
-            return None
-    return np.flatnonzero(s).astype(np.int64)
-
-
 def relaxed_x(r: FloatArray, w: FloatArray, j: int, chosen: IntArray, lo: float) -> FloatArray:
     """Relaxed territory as a 0..1 vector: ``j``, the chosen units, and a fractional fill up to ``lo``."""
     x = np.zeros(len(r))
@@ -287,7 +255,12 @@ def relaxed_x(r: FloatArray, w: FloatArray, j: int, chosen: IntArray, lo: float)
 
 
 class _Master:
-    """Restricted master LP of the set-partitioning model in highspy (artificial columns keep it feasible)."""
+    """Restricted master LP in highspy: cover rows, the cardinality row and one ``<= 1`` row per medoid.
+
+    Columns are ``(medoid j, units, values, cost)``: real territories (values 1) or the pricing's relaxed
+    territories (fractional fill), both points of candidate ``j``'s pricing domain, so the master is the
+    cutting-plane model of the Lagrangian. Artificial columns keep it feasible.
+    """
 
     def __init__(self, n: int, p: int, big: FloatArray, big_card: float) -> None:
         import highspy
@@ -296,10 +269,10 @@ class _Master:
         self.h.setOptionValue("output_flag", False)
         self.inf = highspy.kHighsInf
         self.n, self.p = n, p
-        rhs = np.concatenate([np.ones(n), [float(p)]])
-        self.h.addRows(n + 1, rhs, rhs, 0, np.zeros(n + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+        lo = np.concatenate([np.ones(n), [float(p)], np.full(n, -self.inf)])
+        up = np.concatenate([np.ones(n), [float(p)], np.ones(n)])
+        self.h.addRows(2 * n + 1, lo, up, 0, np.zeros(2 * n + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
                        np.zeros(0))
-        # artificials: one per unit row, and +-1 on the cardinality row
         na = n + 2
         idx = np.concatenate([np.arange(n), [n, n]]).astype(np.int32)
         val = np.concatenate([np.ones(n), [1.0, -1.0]])
@@ -309,36 +282,39 @@ class _Master:
         self.keys: set[bytes] = set()
         self.ncols = 0
 
-    def add(self, cols: list[tuple[IntArray, float]]) -> int:
-        """Add new columns (unit sets with costs); returns how many were new."""
+    def add(self, cols: list[tuple[int, IntArray, FloatArray, float]]) -> int:
+        """Add new columns; returns how many were new."""
         starts: list[int] = []
         idx: list[IntArray] = []
+        vals: list[FloatArray] = []
         costs: list[float] = []
         nnz = 0
-        for s, c in cols:
-            key = s.astype(np.int32).tobytes()
+        for j, s_, v, c in cols:
+            key = np.int64(j).tobytes() + s_.astype(np.int32).tobytes() + np.round(v, 9).tobytes()
             if key in self.keys:
                 continue
             self.keys.add(key)
             starts.append(nnz)
-            idx.append(np.concatenate([s, [self.n]]).astype(np.int32))
-            nnz += len(s) + 1
+            idx.append(np.concatenate([s_, [self.n, self.n + 1 + j]]).astype(np.int32))
+            vals.append(np.concatenate([v, [1.0, 1.0]]))
+            nnz += len(s_) + 2
             costs.append(c)
         if not costs:
             return 0
         m = len(costs)
         self.h.addCols(m, np.asarray(costs), np.zeros(m), np.full(m, self.inf), nnz,
-                       np.asarray(starts, dtype=np.int32), np.concatenate(idx), np.ones(nnz))
+                       np.asarray(starts, dtype=np.int32), np.concatenate(idx), np.concatenate(vals))
         self.ncols += m
         return m
 
-    def solve(self) -> tuple[float, FloatArray, float, float]:
-        """Solve; returns ``(value, pi, mu, artificial mass)``."""
+    def solve(self) -> tuple[float, FloatArray, float, FloatArray, float]:
+        """Solve; returns ``(value, pi, mu, sigma, artificial mass)``."""
         self.h.run()
         sol = self.h.getSolution()
         dual = np.asarray(sol.row_dual, dtype=np.float64)
         art = float(np.sum(np.asarray(sol.col_value[: self.n_art], dtype=np.float64)))
-        return float(self.h.getInfo().objective_function_value), dual[: self.n], float(dual[self.n]), art
+        n = self.n
+        return (float(self.h.getInfo().objective_function_value), dual[:n], float(dual[n]), dual[n + 1:], art)
 
 
 class _Pricer:
@@ -361,9 +337,9 @@ class _Pricer:
         """Cost of territory ``s`` at its best medoid."""
         return float(self.c[np.ix_(s, s)].sum(0).min())
 
-    def price(self, pi: FloatArray, ncols: int, t_end: float,
-              want_x: bool = False) -> tuple[float, list[tuple[IntArray, float]], FloatArray | None]:
-        """``(LB(pi), columns built from the ncols most promising candidates, subgradient or None)``.
+    def price(self, pi: FloatArray, ncols: int, t_end: float, want_x: bool = False
+              ) -> tuple[float, list[tuple[int, IntArray, FloatArray, float]], FloatArray | None]:
+        """``(LB(pi), relaxed territories of the ncols most promising candidates, subgradient or None)``.
 
         ``LB(pi) = sum(pi) + the p smallest v_j`` (territories are disjoint, so their medoids are distinct).
         Candidates are visited in increasing LP value, each ``v_j`` being ``max(DP, LP)``; unvisited
@@ -374,7 +350,7 @@ class _Pricer:
         vals = lp.copy()
         order = np.argsort(lp, kind="stable")
         heap: list[float] = []  # negatives of the p smallest evaluated values
-        cols: list[tuple[IntArray, float]] = []
+        cols: list[tuple[int, IntArray, FloatArray, float]] = []
         sets: dict[int, IntArray] = {}
         runs = 0
         for rank, j in enumerate(order):
@@ -398,9 +374,9 @@ class _Pricer:
             if chosen is not None and val >= lj:
                 sets[int(j)] = chosen
             if rank < ncols and chosen is not None:
-                s = make_column(r, self.w, int(j), chosen, self.lo, self.hi)
-                if s is not None:
-                    cols.append((s, self.column_cost(s)))
+                x = relaxed_x(r, self.w, int(j), chosen, self.lo)
+                nz = np.flatnonzero(x)
+                cols.append((int(j), nz, x[nz], float(self.c[nz, j] @ x[nz])))
         self.dp_runs += runs
         opened = np.argpartition(vals, self.p - 1)[: self.p]
         vmin = float(vals[opened].sum())
@@ -433,8 +409,8 @@ def partition_columns(labels: IntArray, w: FloatArray, lo: float, hi: float) -> 
 def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | None = None,
              upper: float | None = None, pi0: FloatArray | None = None, warm_time: float | None = None,
              resolution: float | None = None, method: str = "subgradient", alpha: float = 0.5,
-             ncols: int | None = None, theta0: float = 2.0, target: float | None = None, tol: float = 1e-5,
-             max_iter: int = 100_000) -> DWBoundResult | None:
+             ncols: int | None = None, art_scale: float = 0.0, theta0: float = 1.0, target: float | None = None,
+             tol: float = 1e-5, max_iter: int = 100_000) -> DWBoundResult | None:
     """Lower bound on dispersion by the Lagrangian dual of the set-partitioning model.
 
     Parameters
@@ -461,6 +437,9 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
         Wentges smoothing weight of the best multipliers (``colgen``; 0 = plain Kelley).
     ncols
         Candidates per iteration whose priced sets become master columns (default ``max(2 p, 20)``).
+    art_scale
+        ``colgen``: when > 0, a unit's artificial column costs ``art_scale x |pi0_i|`` (this bounds the
+        master's duals near the warm start, a box stabilisation); else twice its largest assignment cost.
     theta0
         Initial Polyak step factor (``subgradient``; halved after 20 iterations without improvement).
     target
@@ -503,7 +482,8 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
         pi0, compact = res.lam, res.value
     pi_best = np.asarray(pi0, dtype=np.float64).copy()
     want_x = method == "subgradient"
-    lb_best, cols, g = pricer.price(pi_best, ncols if not want_x else 0, t_end, want_x=want_x)
+    # colgen: every candidate's relaxed territory at the warm start seeds the master
+    lb_best, cols, g = pricer.price(pi_best, n if not want_x else 0, t_end, want_x=want_x)
     hist = [(time.monotonic() - t0, lb_best)]
     it = 0
     z = np.inf
@@ -546,15 +526,20 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     else:
         # artificial costs: twice a unit's largest assignment cost (their level only affects the
         # master's path, never the bound's validity)
-        big = 2.0 * cost.max(1) + np.abs(pi_best) + 1.0
+        big = art_scale * np.abs(pi_best) + 1e-6 * float(np.abs(pi_best).mean() + 1.0) if art_scale > 0 \
+            else 2.0 * cost.max(1) + np.abs(pi_best) + 1.0
         master = _Master(n, p, big, float(big.sum()) / p)
-        master.add([(s_, pricer.column_cost(s_)) for s_ in lab_cols])
+        real = []
+        for s_ in lab_cols:
+            jj = int(s_[int(np.argmin(cost[np.ix_(s_, s_)].sum(0)))])
+            real.append((jj, s_, np.ones(len(s_)), pricer.column_cost(s_)))
+        master.add(real)
         master.add(cols)
         a_cur = alpha
         stall = 0
         while it < max_iter and time.monotonic() < t_end:
             it += 1
-            zr, pi_r, mu_r, art = master.solve()
+            zr, pi_r, mu_r, sig_r, art = master.solve()
             z = zr if art < 1e-9 else np.inf
             if np.isfinite(z) and lb_best >= z - tol * max(1.0, abs(z)):
                 converged = True
@@ -565,12 +550,13 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                 lb_best, pi_best = lb, pi_s.copy()
             hist.append((time.monotonic() - t0, lb_best))
             # keep the columns with negative reduced cost at the master's duals
-            good = [(s_, c) for s_, c in cols if c - float(pi_r[s_].sum()) - mu_r < -1e-9 * max(1.0, abs(c))]
+            good = [q for q in cols
+                    if q[3] - float(pi_r[q[1]] @ q[2]) - mu_r - sig_r[q[0]] < -1e-9 * max(1.0, abs(q[3]))]
             if master.add(good) == 0:
                 if a_cur == 0:
                     stall += 1
                     if stall >= 2:
-                        break  # no real column prices out at the master's duals: the master is stuck
+                        break  # nothing prices out at the master's duals: the master is stuck
                 a_cur = 0.0  # mispricing at the smoothed point: price at the master's duals once
             else:
                 stall, a_cur = 0, alpha
@@ -580,5 +566,5 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                          seconds=time.monotonic() - t0, pi=pi_best, history=hist)
 
 
-__all__ = ["DWBoundResult", "dw_bound", "fill_cost", "floor_weights", "make_column", "partition_columns",
+__all__ = ["DWBoundResult", "dw_bound", "fill_cost", "floor_weights", "partition_columns",
            "price_one"]
