@@ -75,6 +75,8 @@ class Dispatcher:
     def start(self) -> None:
         """Recover jobs of a dead server, start the workers (when ``prestart_workers``), then the loop thread."""
         self._recover()
+        if self.settings.relay_progress:
+            self.executor.relay_to(self.store)
         if self.settings.prestart_workers:
             try:
                 self.executor.prestart()
@@ -194,6 +196,14 @@ class Dispatcher:
         if self._stop.is_set():
             return
         exc = fut.exception() if not fut.cancelled() else None
+        if exc is None and not fut.cancelled():
+            fin = fut.result().get("finish")
+            if fin is not None:  # a relayed local worker: its outcome is written here
+                try:
+                    self.store.finish(job.id, job.run_id, fin["status"], result=fin.get("result"),
+                                      error=fin.get("error"))
+                except Exception:
+                    log.exception("could not store the outcome of job %s", job.id)
         if (exc is not None or fut.cancelled()) and not (run and run.killed):
             # a crash (or a pool broken by another run's crash): retry, fail after max_attempts
             log.error("worker for job %s died: %r", job.id, exc)

@@ -15,8 +15,10 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import socket
+import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +41,9 @@ class Executor(ABC):
     @abstractmethod
     def submit(self, task: Task) -> Future[dict[str, Any]]:
         """Start ``task``; the future resolves to :func:`api.worker.run_task`'s answer."""
+
+    def relay_to(self, store: Any) -> None:  # noqa: B027  (optional: nothing by default)
+        """Have the server write the workers' progress into ``store`` (default: workers write it themselves)."""
 
     def prestart(self) -> None:  # noqa: B027  (optional: nothing by default)
         """Start the workers now, in the background, instead of at the first job (default: nothing)."""
@@ -68,15 +73,56 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int, nice: int = 0) -> None:
         super().__init__(workers)
         self.nice = nice
+        self._ctx = multiprocessing.get_context("spawn")
+        self._outbox: Any = None
+        self._relay: threading.Thread | None = None
+        self.relayed = 0
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.capacity,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=self._ctx,
             initializer=init_local_worker,
-            initargs=(os.getpid(), self.nice),
+            initargs=(os.getpid(), self.nice, self._outbox),
         )
+
+    def relay_to(self, store: Any) -> None:
+        """Write the workers' progress into ``store`` from a thread of this process (call before any job).
+
+        The workers then never take the store's write lock (see :mod:`api.worker`): at their niceness
+        they could be preempted while holding it, and the HTTP server's commits waited behind them.
+        Progress sent at about the same time is written in one transaction.
+        """
+        if self._relay is not None:
+            return
+        self._outbox = self._ctx.Queue()
+        old, self._pool = self._pool, self._new_pool()
+        old.shutdown(wait=False)
+        outbox = self._outbox
+
+        def run() -> None:
+            while True:
+                try:
+                    items = [outbox.get()]
+                    while len(items) < 500:
+                        items.append(outbox.get_nowait())
+                except queue.Empty:
+                    pass
+                except (OSError, EOFError, ValueError):  # the queue was closed
+                    return
+                stop = None in items
+                batch = [m for m in items if m is not None]
+                try:
+                    store.report_progress_many(batch)
+                    self.relayed += len(batch)
+                except Exception:  # progress is advisory; the next report overwrites it
+                    log.warning("could not store %d progress reports", len(batch), exc_info=True)
+                if stop:
+                    return
+
+        self._relay = threading.Thread(target=run, name="salesplan-progress-relay", daemon=True)
+        self._relay.start()
 
     def prestart(self) -> None:
         """Spawn every pool process now and import the solvers there (the call does not wait for it).
@@ -119,6 +165,10 @@ class LocalExecutor(Executor):
                 p.terminate()
         for p in procs:
             p.join(timeout=5)
+        if self._relay is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._outbox.put(None)
+            self._relay.join(timeout=5)
 
 
 class RayExecutor(Executor):

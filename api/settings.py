@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     wake_port, supervisor_pid
         Set by the supervisor for its HTTP processes (internal): the UDP port on 127.0.0.1 where the
         dispatcher listens for wake-ups, and the pid whose death ends them.
+    relay_progress
+        Local pool workers send progress and outcomes to the server, which writes them (one writer
+        process side; a niced worker never holds the store's write lock). Off: workers write themselves.
     prestart_workers
         Spawn the local pool's worker processes (and import the solvers in them) at startup, in the
         background, rather than among the first clients' requests.
@@ -89,6 +92,7 @@ class Settings(BaseSettings):
     diagnostics_file: Path | None = None
     warm_up: bool = True
     prestart_workers: bool = True
+    relay_progress: bool = True
 
     def key_table(self) -> dict[str, str]:
         """Map ``sha256(key)`` -> tenant from ``api_keys`` and ``api_keys_file``.

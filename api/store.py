@@ -723,6 +723,35 @@ class SqlJobStore(JobStore):
         # a job no longer running under this attempt (cancelled, re-queued) must stop too
         return True if row is None else bool(row.cancel_requested)
 
+    def cancel_flag(self, job_id: str, run_id: str) -> bool:
+        """True when the run must stop: a cancel was requested, or it is no longer the job's current run.
+
+        A read (no write lock): what a relayed worker asks instead of :meth:`report_progress`'s answer.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(jobs.c.cancel_requested).where(
+                jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")).first()
+        return True if row is None else bool(row.cancel_requested)
+
+    def report_progress_many(self, items: list[tuple[str, str, dict[str, Any], bool, str | None]]) -> None:
+        """Store several runs' progress in one transaction: ``(job_id, run_id, progress, log, worker)`` each.
+
+        What the local executor's relay writes for its workers (see :class:`api.executors.LocalExecutor`);
+        like :meth:`report_progress`, only a run that is still the job's current running one is updated.
+        """
+        if not items:
+            return
+        now = time.time()
+        with self._write() as conn:
+            for job_id, run_id, progress, log, worker in items:
+                values: dict[str, Any] = {"progress": _dumps(progress)}
+                if worker is not None:
+                    values["worker"] = worker
+                res = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id,
+                                                       jobs.c.status == "running").values(**values))
+                if res.rowcount and log:
+                    self._event(conn, job_id, "progress", progress, now)
+
     def finish(
         self,
         job_id: str,

@@ -2,9 +2,15 @@
 
 The worker opens its own store on the server's database URL. Its progress callback writes the
 latest progress (throttled) and reads the cancel flag; returning False asks the solver to stop and
-return its best solution so far. The worker writes the outcome itself, tagged with the run id, so a
+return its best solution so far. A Ray task writes the outcome itself, tagged with the run id, so a
 result is kept even if the server dies at that moment, and a stale run (re-queued meanwhile) cannot
 overwrite a newer one.
+
+A local pool worker (niced) never takes the store's write lock: preempted while holding it, it made
+the server's group commits wait up to ~100 ms. It sends its progress to the server's relay (an
+outbox queue) and only reads the cancel flag; its outcome travels back with the task's answer and
+the dispatcher stores it, tagged with the run id all the same. If the server dies before that, the
+restarted server re-queues the job (nothing accepted is lost; that attempt's work is).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ log = logging.getLogger("salesplan.worker")
 
 _STORES: dict[str, SqlJobStore] = {}
 _PARENT_PID: int | None = None
+#: local pool workers: where progress goes (the server's relay writes it; see api.executors.LocalExecutor)
+_OUTBOX: Any = None
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,17 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def init_local_worker(parent_pid: int, nice: int = 0) -> None:
+def init_local_worker(parent_pid: int, nice: int = 0, outbox: Any = None) -> None:
     """Pool initializer: remember the server's pid and exit when the server dies (even by ``kill -9``).
 
     An orphaned pool worker would otherwise wait forever on the pool's queue; its job is re-queued
-    by the restarted server, so the orphan's work is worthless.
+    by the restarted server, so the orphan's work is worthless. With an ``outbox`` (a multiprocessing
+    queue read by the server), the worker never takes the store's write lock: progress goes to the
+    outbox and the outcome back with the task's answer, and the server writes both.
     """
-    global _PARENT_PID
+    global _PARENT_PID, _OUTBOX
     _PARENT_PID = parent_pid
+    _OUTBOX = outbox
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
@@ -146,13 +157,32 @@ def run_task(task: Task) -> dict[str, Any]:
     -------
     dict
         ``{"job_id", "status", "stored"}``; ``stored`` is False when the run was no longer current
-        (or its server died) and nothing was written.
+        (or its server died) and nothing was written. In a relayed local worker (an outbox), nothing
+        is written here: ``stored`` is None and ``finish`` holds the outcome for the dispatcher.
     """
     from optimizer.progress import ProgressEvent
     from optimizer.solve import solve
 
     store = _store(task.database_url)
     state = {"cancel": False, "orphan": False, "last": 0.0, "best": None}
+    outbox = _OUTBOX
+
+    def report(data: dict[str, Any], log: bool = False, worker: str | None = None) -> bool:
+        if outbox is None:
+            return store.report_progress(task.job_id, task.run_id, data, log=log, worker=worker)
+        # a niced worker holding the write lock can be preempted for tens of milliseconds while the
+        # server's submissions wait for that lock: the server writes the progress, the worker only reads
+        outbox.put((task.job_id, task.run_id, data, log, worker))
+        return store.cancel_flag(task.job_id, task.run_id)
+
+    def finish(status: str, result: dict[str, Any] | None = None,
+               error: dict[str, Any] | None = None) -> dict[str, Any]:
+        if outbox is None:
+            ok = store.finish(task.job_id, task.run_id, status, result=result, error=error)
+            return {"job_id": task.job_id, "status": status, "stored": ok}
+        # the dispatcher stores it when the answer arrives (if the server dies first, the job runs again)
+        return {"job_id": task.job_id, "status": status, "stored": None,
+                "finish": {"status": status, "result": result, "error": error}}
 
     def progress(ev: ProgressEvent) -> bool:
         now = time.monotonic()
@@ -165,18 +195,15 @@ def run_task(task: Task) -> dict[str, Any]:
             state["best"] = ev.best
             data = {k: v for k, v in ev.to_dict().items() if k != "extra"}
             try:
-                state["cancel"] = store.report_progress(task.job_id, task.run_id, data, log=improved) or bool(
-                    state["cancel"])
+                state["cancel"] = report(data, log=improved) or bool(state["cancel"])
             except Exception:  # a busy database must not kill the solve; retry next time
                 log.warning("progress of job %s not stored", task.job_id, exc_info=True)
         return not state["cancel"]
 
     # a cancel that arrived between the claim and now
-    state["cancel"] = store.report_progress(task.job_id, task.run_id, {"stage": "starting", "elapsed": 0.0},
-                                            worker=worker_name())
+    state["cancel"] = report({"stage": "starting", "elapsed": 0.0}, worker=worker_name())
     if state["cancel"]:
-        ok = store.finish(task.job_id, task.run_id, "cancelled")
-        return {"job_id": task.job_id, "status": "cancelled", "stored": ok}
+        return finish("cancelled")
     try:
         solution = solve(task.kind, task.problem, time_limit=task.time_limit, seed=task.seed, progress=progress)
     except Exception as exc:
@@ -185,12 +212,10 @@ def run_task(task: Task) -> dict[str, Any]:
         log.warning("job %s failed", task.job_id, exc_info=not hasattr(exc, "code"))
         err = error_dict(exc)
         status = "cancelled" if state["cancel"] else "failed"
-        ok = store.finish(task.job_id, task.run_id, status, error=err)
-        return {"job_id": task.job_id, "status": status, "stored": ok}
+        return finish(status, error=err)
     if state["orphan"]:
         # the server died: leave the job to the restarted server's recovery
         return {"job_id": task.job_id, "status": "abandoned", "stored": False}
     result = solution.model_dump(mode="json", by_alias=True)
     status = "cancelled" if state["cancel"] else "succeeded"
-    ok = store.finish(task.job_id, task.run_id, status, result=result)
-    return {"job_id": task.job_id, "status": status, "stored": ok}
+    return finish(status, result=result)

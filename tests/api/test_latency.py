@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apihelpers import routes_problem
+from apihelpers import routes_problem, wait_final
 from fastapi.testclient import TestClient
 
 from api.executors import LocalExecutor
@@ -77,3 +77,45 @@ def test_prestart_spawns_the_pool_before_any_job() -> None:
         assert pid in procs and pid != os.getpid()
     finally:
         ex.shutdown()
+
+
+def test_relayed_progress_updates_only_the_current_run(store: SqlJobStore) -> None:
+    a, _ = store.create_job("t", NewJob("routes", {"p": 1}))
+    b, _ = store.create_job("t", NewJob("routes", {"p": 2}))
+    runs = {c.id: c.run_id for c in store.claim("owner", 2)}
+    assert not store.cancel_flag(a.id, runs[a.id])
+    assert store.cancel_flag(a.id, "not-this-run")  # a stale run must stop
+    store.report_progress_many([
+        (a.id, runs[a.id], {"best": 10.0}, True, "1@h"),
+        (b.id, runs[b.id], {"best": 5.0}, False, None),
+        (a.id, "stale-run", {"best": 1.0}, True, None),  # ignored: not a.id's current run
+    ])
+    ra, rb = store.get_job(a.id), store.get_job(b.id)
+    assert ra is not None and rb is not None
+    assert ra.progress == {"best": 10.0} and ra.worker == "1@h"
+    assert rb.progress == {"best": 5.0} and rb.worker is None
+    assert [e["type"] for e in store.events(a.id)] == ["submitted", "started", "progress"]
+    assert [e["type"] for e in store.events(b.id)] == ["submitted", "started"]  # log=False: no event
+    store.request_cancel(b.id)
+    assert store.cancel_flag(b.id, runs[b.id])
+    assert store.finish(a.id, runs[a.id], "succeeded", result={"ok": True})
+    store.report_progress_many([(a.id, runs[a.id], {"best": 0.0}, True, None)])  # after the end: ignored
+    ra = store.get_job(a.id)
+    assert ra is not None and ra.status == "succeeded" and ra.progress == {"best": 10.0}
+    assert store.cancel_flag(a.id, runs[a.id])
+
+
+@pytest.mark.parametrize("relay", [True, False])
+def test_jobs_finish_with_and_without_the_relay(make_settings: Callable[..., Settings], relay: bool) -> None:
+    app = create_app(make_settings(relay_progress=relay, workers=1))
+    with TestClient(app) as c:
+        problem = routes_problem(5)
+        body = {"kind": "routes", "problem": problem, "options": {"time_limit_s": 1}}
+        jid = c.post("/v1/jobs", json=body).json()["id"]
+        done = wait_final(lambda: c.get(f"/v1/jobs/{jid}").json())
+        assert done["status"] == "succeeded" and done["attempts"] == 1
+        assert c.get(f"/v1/jobs/{jid}/result").json()["totals"]["visits_planned"] == 5
+        assert done["progress"] is not None and done["progress"].get("stage") != "starting"  # progress arrived
+        assert "@" in (app.state.store.get_job(jid).worker or "")  # the worker's name came with its first report
+        ex = app.state.dispatcher.executor
+        assert (ex.relayed > 0) == relay  # the relay wrote the progress only when on
