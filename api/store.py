@@ -96,6 +96,10 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used for a different request."""
 
 
+class LockBusy(Exception):
+    """Another writer holds the store's write lock (raised only when asked not to wait for it)."""
+
+
 @dataclass(frozen=True)
 class JobRecord:
     """A job as stored (without its problem and result bodies)."""
@@ -339,25 +343,32 @@ class SqlJobStore(JobStore):
             metadata.create_all(self.engine)
 
     @contextlib.contextmanager
-    def _write(self, commit: bool = True) -> Iterator[sa.Connection]:
+    def _write(self, commit: bool = True, wait: bool = True) -> Iterator[sa.Connection]:
         if self._write_lock is None:
             with self._transaction(commit) as conn:
                 yield conn
             return
         t0 = time.perf_counter()
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            raise LockBusy
+        try:
             if self._lock_file is None:
                 self.last_lock_wait = time.perf_counter() - t0
                 with self._transaction(commit) as conn:
                     yield conn
                 return
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockBusy from None
             self.last_lock_wait = time.perf_counter() - t0
             try:
                 with self._transaction(commit) as conn:
                     yield conn
             finally:
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     @contextlib.contextmanager
     def _transaction(self, commit: bool) -> Iterator[sa.Connection]:
@@ -464,7 +475,7 @@ class SqlJobStore(JobStore):
             raise
         return self._new_record(row, job), True
 
-    def insert_jobs(self, items: list[tuple[str, NewJob]]) -> list[JobRecord]:
+    def insert_jobs(self, items: list[tuple[str, NewJob]], *, wait: bool = True) -> list[JobRecord]:
         """Insert queued jobs without idempotency keys, ``(tenant, job)`` each, in one transaction.
 
         The group commit of :class:`api.submits.SubmitQueue`: one commit (and one write lock) for
@@ -474,6 +485,9 @@ class SqlJobStore(JobStore):
         ----------
         items
             ``(tenant, job)`` pairs.
+        wait
+            False: raise :class:`LockBusy` at once (nothing written) when another writer holds the
+            write lock, instead of waiting for it.
 
         Returns
         -------
@@ -487,7 +501,7 @@ class SqlJobStore(JobStore):
         rows = [self._job_row(job, tenant, now + i * 1e-6, idempotency_key=None, request_hash=None)
                 for i, (tenant, job) in enumerate(items)]
         evs = [{"job_id": r["id"], "at": now, "type": "submitted", "data": _dumps({"kind": r["kind"]})} for r in rows]
-        with self._write() as conn:
+        with self._write(wait=wait) as conn:
             conn.execute(_INSERT_JOB, rows)
             conn.execute(_INSERT_EVENT, evs)
         return [self._new_record(r, job) for r, (_, job) in zip(rows, items, strict=True)]

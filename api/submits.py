@@ -9,7 +9,9 @@ one; under load, one commit serves every request that arrived meanwhile.
 
 On SQLite the flush runs on the event loop itself: the insert is a local call of a few hundred
 microseconds for a whole group, cheaper than any hand-off to a thread (and the store's cross-process
-write lock makes writers queue without SQLite's sleeping busy handler). On a server database
+write lock makes writers queue without SQLite's sleeping busy handler). Only when another writer
+holds the write lock at that moment does the group go to a thread that waits for the lock: the loop
+never blocks on it, and keeps reading and validating the requests that form the next group. On a server database
 (PostgreSQL) the flush runs in the default thread pool, so the network round trip never blocks the loop;
 submissions arriving meanwhile form the next group.
 """
@@ -21,7 +23,7 @@ import logging
 import time
 from typing import Any
 
-from api.store import JobRecord, NewJob, SqlJobStore
+from api.store import JobRecord, LockBusy, NewJob, SqlJobStore
 
 log = logging.getLogger("salesplan.api.submits")
 
@@ -52,6 +54,7 @@ class SubmitQueue:
         self._task: asyncio.Task[None] | None = None
         self.groups = 0
         self.written = 0
+        self.handoffs = 0
 
     async def create(self, tenant: str, job: NewJob) -> JobRecord:
         """Store a queued job for ``tenant`` and return it, once its group is committed.
@@ -77,37 +80,54 @@ class SubmitQueue:
         group, self._pending = self._pending[: self.max_group], self._pending[self.max_group:]
         return group
 
-    def _write(self, group: list[_Item]) -> list[JobRecord] | BaseException:
+    def _write(self, group: list[_Item], wait: bool = True) -> list[JobRecord] | BaseException | None:
+        """Store the group; None (nothing written) when not ``wait``-ing and another writer holds the lock."""
         t0 = time.perf_counter()
         try:
-            recs = self.store.insert_jobs([(tenant, job) for tenant, job, _ in group])
+            recs = self.store.insert_jobs([(tenant, job) for tenant, job, _ in group], wait=wait)
+        except LockBusy:
+            return None
         except Exception as exc:  # every request of the group answers it (a 500, logged by the app)
             log.warning("could not store %d submissions: %r", len(group), exc)
             return exc
         if self.diagnostics is not None:
-            wait = self.store.last_lock_wait
-            self.diagnostics.flush(t0, wait, time.perf_counter() - t0 - wait, len(group))
+            lock_wait = self.store.last_lock_wait
+            self.diagnostics.flush(t0, lock_wait, time.perf_counter() - t0 - lock_wait, len(group))
         self.groups += 1
         self.written += len(group)
         return recs
 
     @staticmethod
-    def _resolve(group: list[_Item], outcome: list[JobRecord] | BaseException) -> None:
+    def _resolve(group: list[_Item], outcome: list[JobRecord] | BaseException | None) -> None:
         for k, (_, _, fut) in enumerate(group):
             if fut.done():  # the request was cancelled (client gone); its job is stored all the same
                 continue
-            if isinstance(outcome, BaseException):
+            if outcome is None:  # not reached: a waiting write never answers None
+                fut.set_exception(RuntimeError("the group was not written"))
+            elif isinstance(outcome, BaseException):
                 fut.set_exception(outcome)
             else:
                 fut.set_result(outcome[k])
 
     def _flush_inline(self) -> None:
+        handed_off = False
         try:
             while self._pending:
                 group = self._take()
-                self._resolve(group, self._write(group))
+                outcome = self._write(group, wait=False)
+                if outcome is None:
+                    # another writer (a worker's relay, the dispatcher, another HTTP process) holds the
+                    # lock: wait for it in a thread, so the loop keeps reading and validating requests
+                    # (they join the next group) instead of blocking on the lock
+                    self._pending[:0] = group
+                    self.handoffs += 1
+                    self._task = asyncio.get_running_loop().create_task(self._flush_threaded())
+                    handed_off = True
+                    return
+                self._resolve(group, outcome)
         finally:
-            self._flushing = False
+            if not handed_off:
+                self._flushing = False
 
     async def _flush_threaded(self) -> None:
         loop = asyncio.get_running_loop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import json
 import logging
 import os
@@ -16,7 +18,8 @@ from fastapi.testclient import TestClient
 from api.executors import LocalExecutor
 from api.main import create_app
 from api.settings import Settings
-from api.store import NewJob, SqlJobStore
+from api.store import JobRecord, NewJob, SqlJobStore
+from api.submits import SubmitQueue
 from api.worker import warm_worker
 
 
@@ -119,3 +122,33 @@ def test_jobs_finish_with_and_without_the_relay(make_settings: Callable[..., Set
         assert "@" in (app.state.store.get_job(jid).worker or "")  # the worker's name came with its first report
         ex = app.state.dispatcher.executor
         assert (ex.relayed > 0) == relay  # the relay wrote the progress only when on
+
+
+def test_group_commit_never_blocks_the_loop_on_a_busy_write_lock(tmp_path: Path) -> None:
+    """Another writer holds the lock: the loop keeps running, and every job is stored once it is released."""
+    store = SqlJobStore(f"sqlite:///{tmp_path / 'j.db'}")
+    other = os.open(f"{tmp_path / 'j.db'}.writelock", os.O_RDWR)  # another open file: another writer
+    fcntl.flock(other, fcntl.LOCK_EX)
+    q = SubmitQueue(store)
+    assert q.inline
+    ticks_while_held = 0
+
+    async def run() -> list[JobRecord]:
+        nonlocal ticks_while_held
+        subs = [asyncio.ensure_future(q.create("t", NewJob("routes", {"n": i}))) for i in range(5)]
+        for _ in range(20):  # the loop turns while the lock is held; the submissions wait
+            await asyncio.sleep(0.01)
+            ticks_while_held += 1
+        assert not any(s.done() for s in subs)
+        more = [asyncio.ensure_future(q.create("t", NewJob("routes", {"n": 5 + i}))) for i in range(3)]
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return list(await asyncio.gather(*subs, *more))
+
+    try:
+        recs = asyncio.run(run())
+    finally:
+        os.close(other)
+    assert ticks_while_held == 20 and q.handoffs >= 1
+    assert len({r.id for r in recs}) == 8 and q.written == 8
+    assert sorted(store.get_problem(r.id)["n"] for r in recs) == list(range(8))  # type: ignore[index]
+    store.close()

@@ -52,7 +52,7 @@ def test_group_commit_stores_every_job_once_in_submission_order(store: SqlJobSto
 
 
 def test_group_commit_failure_reaches_every_request(store: SqlJobStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(items: list[tuple[str, NewJob]]) -> list[JobRecord]:
+    def broken(items: list[tuple[str, NewJob]], **_: Any) -> list[JobRecord]:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store, "insert_jobs", broken)
