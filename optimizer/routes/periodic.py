@@ -410,6 +410,97 @@ class Plan:
                     break
         return out
 
+    def relaxed_deltas(self, outs: list[int] | None = None) -> list[tuple[float, int, tuple[int, ...]]]:
+        """Estimated cost change of every pattern change of fully planned multi-visit outlets.
+
+        The estimate is the removal gain on the days the outlet leaves against the cheapest
+        insertion (any eligible vehicle, any position) on the days it joins, ignoring capacity,
+        route length and windows (the whole-horizon VRP that judges the change repairs those, as
+        in the penalised pattern moves of Vidal et al. 2012). Changes that overload a day's total
+        capacity are left out. Returns ``(delta, outlet, pattern)`` sorted by ``delta``.
+        """
+        g = self.g
+        cand = outs if outs is not None else [
+            o for o in range(g.n)
+            if g.visits[o] > 1 and len(g.patterns[o]) > 1 and not g.optional[o]
+            and self.pattern[o] is not None and self.missing(o) == 0
+        ]
+        day_cap: dict[int, float] = {}
+        day_load: dict[int, float] = {}
+        for d, ks in self.by_day.items():
+            caps = [g.vehicles[(k, d)].capacity for k in ks]
+            day_cap[d] = float("inf") if any(c is None for c in caps) else float(sum(c or 0.0 for c in caps))
+            day_load[d] = sum(g.demand[o] for k in ks for o in self.routes[(k, d)])
+        for o in range(g.n):  # visits waiting for the whole-horizon VRP count too
+            for d in self.pattern[o] or ():
+                if d not in self.where[o] and d in day_load and not g.optional[o]:
+                    day_load[d] += g.demand[o]
+        ins_cache: dict[tuple[int, int], float] = {}
+
+        def ins(o: int, d: int) -> float:
+            key = (o, d)
+            if key not in ins_cache:
+                best = float("inf")
+                for k in self.by_day.get(d, []):
+                    if k not in g.eligible[o]:
+                        continue
+                    v = g.vehicles[(k, d)]
+                    nodes = np.array([v.start_node, *self.routes[(k, d)], v.end_node])
+                    a, b = nodes[:-1], nodes[1:]
+                    best = min(best, float(np.min(self.cmat[a, o] + self.cmat[o, b] - self.cmat[a, b])))
+                ins_cache[key] = best
+            return ins_cache[key]
+
+        out: list[tuple[float, int, tuple[int, ...]]] = []
+        for o in cand:
+            old = self.pattern[o]
+            if old is None:
+                continue
+            rem: dict[int, float] = {}
+            for d, k in self.where[o].items():
+                v = g.vehicles[(k, d)]
+                seq = self.routes[(k, d)]
+                i = seq.index(o)
+                a = seq[i - 1] if i > 0 else v.start_node
+                b = seq[i + 1] if i + 1 < len(seq) else v.end_node
+                rem[d] = float(self.cmat[a, o] + self.cmat[o, b] - self.cmat[a, b])
+            for p in g.patterns[o]:
+                if p == old:
+                    continue
+                joins = [d for d in p if d not in old]
+                if any(d not in day_load or day_load[d] + g.demand[o] > day_cap[d] + 1e-9 for d in joins):
+                    continue
+                delta = sum(ins(o, d) for d in joins) - sum(rem.get(d, 0.0) for d in old if d not in p)
+                if delta < float("inf"):
+                    out.append((delta, o, p))
+        out.sort()
+        return out
+
+    def relaxed_repattern(self, n_moves: int, rng: random.Random, top: int = 3, max_delta: float = float("inf")
+                          ) -> list[int]:
+        """Apply up to ``n_moves`` pattern changes chosen by :meth:`relaxed_deltas` (each time one
+        of the ``top`` best, at random; one change per outlet; only changes estimated below
+        ``max_delta``).
+
+        Visits that do not fit their new day exactly stay missing, with the new pattern recorded,
+        for the whole-horizon VRP to insert. Returns the outlets changed.
+        """
+        moved: list[int] = []
+        for _ in range(n_moves):
+            ds = [m for m in self.relaxed_deltas() if m[1] not in moved and m[0] < max_delta]
+            if not ds:
+                break
+            _delta, o, p = ds[rng.randrange(min(top, len(ds)))]
+            if not self.remove(o):
+                continue
+            for d in p:
+                ins = self.best_insertion(o, d)
+                if ins is not None:
+                    self.apply(o, d, ins)
+            self.pattern[o] = p
+            moved.append(o)
+        return moved
+
     def day_routes(self, d: int) -> dict[int, list[int]]:
         """Vehicle -> route of day ``d``."""
         return {k: list(self.routes[(k, d)]) for k in self.by_day.get(d, [])}

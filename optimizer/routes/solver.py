@@ -22,7 +22,11 @@ Stages
    drops) alternate with re-routing the changed days. On whole-horizon groups each round starts
    with pattern kicks where few outlets (<= 20 %) have a pattern choice: a few nearby multi-visit
    outlets get a new random pattern and a short horizon-wide PyVRP run judges it, in place of the
-   insertion-based moves (which seldom change those patterns once the days are packed).
+   insertion-based moves (which seldom change those patterns once the days are packed). On the
+   other whole-horizon groups with multi-visit outlets, once the moves stall (or after
+   ``KICK_AFTER_ROUNDS`` rounds) the rounds switch to day-judged pattern moves: a change chosen by
+   its capacity-relaxed estimate (removal gains against cheapest insertions) is kept only when
+   re-routing the days it touches (day VRP, both cores) lowers the total.
 
 Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
 they are feasible before the construction inserts the rest. A planned required visit is never
@@ -77,6 +81,21 @@ KICK_MIN_SECONDS = 1.5
 #: the insertion-based moves and ruin & recreate run alone: kicks only took p10 to 13.1 %, kicks
 #: before the moves measured 6.5-7.9 % on p10 and 7.9 % on pr10 against 6.5-6.6 % and 6.7 % without.
 KICK_ONLY_FRACTION = 0.2
+#: On the other whole-horizon groups with multi-visit outlets, kicks alone once a round of moves
+#: and ruin & recreate improved nothing (the moves have converged; p02 stalled from 49 s of 60).
+KICK_AFTER_STALL = True
+#: ... and at the latest after this many rounds.
+KICK_AFTER_ROUNDS = 2
+#: Those groups then get pattern changes chosen with capacity relaxed (:meth:`Plan.relaxed_deltas`)
+#: and judged by re-routing the days they touch (:func:`day_judged_moves`), in place of kicks.
+GUIDED_MOVES = True
+#: Seconds of day-judged pattern moves per round (at most a tenth of the time limit).
+GUIDED_SLICE_S = 6.0
+#: A change is drawn among this many best estimated ones (not yet tried on the current plan).
+GUIDED_TOP = 3
+#: Seconds of day VRP per judged day: at least GUIDED_MIN_DAY_S, else clients / GUIDED_CLIENTS_PER_S.
+GUIDED_MIN_DAY_S = 0.2
+GUIDED_CLIENTS_PER_S = 150.0
 KICK_VISITS_PER_SECOND = 75.0
 #: Share of the search time for the multi-start of whole-horizon groups with multi-visit outlets
 #: (randomly ordered constructions, each routed by a short whole-horizon VRP, the best kept).
@@ -429,6 +448,57 @@ def apply_kick(plan: Plan, outs: list[int], rng: random.Random) -> bool:
     return moved
 
 
+def day_judged_moves(plan: Plan, runner: Any, rep: Reporter, margin: float, until: float, seed: int,
+                     tabu: set[tuple[int, tuple[int, ...]]]) -> tuple[int, int]:
+    """Pattern changes of multi-visit outlets, each judged by re-routing the days it touches.
+
+    A change is drawn among the :data:`GUIDED_TOP` best by :meth:`Plan.relaxed_deltas` (capacity
+    ignored) that were not tried on the current plan (``tabu``), applied with exact insertion
+    where the visits fit (the others wait on their new days), and every day it touches is
+    re-routed by the day VRP (both cores); it is kept only when all visits are planned and the
+    total drops. Runs until ``until``; returns (kept, tried).
+    """
+    kept = tried = 0
+    last = 0.0  # seconds of the last judged change: no new one that would overrun the limit
+    while not rep.should_stop and time.monotonic() + last < until and rep.time_left() > margin + 0.3 + 2 * last:
+        t_move = time.monotonic()
+        cands = [m for m in plan.relaxed_deltas() if (m[1], m[2]) not in tabu]
+        if not cands:
+            break
+        _d, o, p = cands[plan.rng.randrange(min(GUIDED_TOP, len(cands)))]
+        tabu.add((o, p))
+        old_days = set(plan.where[o])
+        before, snap = plan.total(), plan.snapshot()
+        tried += 1
+        if not plan.remove(o):
+            last = time.monotonic() - t_move
+            continue
+        for d in p:
+            ins = plan.best_insertion(o, d)
+            if ins is not None:
+                plan.apply(o, d, ins)
+        plan.pattern[o] = p
+        days = sorted(old_days ^ set(p)) or sorted(p)
+        jobs: list[tuple[Any, float, int, str]] = []
+        meta: list[tuple[int, list[int], list[int]]] = []
+        for d in days:
+            built = day_input(plan, d)
+            if built is None:
+                continue
+            di, clients, ks = built
+            jobs.append((di, max(GUIDED_MIN_DAY_S, di.n_clients / GUIDED_CLIENTS_PER_S), seed + tried, "auto"))
+            meta.append((d, clients, ks))
+        for (d, clients, ks), (_u, routes) in zip(meta, runner.map(jobs), strict=True):
+            adopt_day(plan, d, clients, ks, routes)
+        if plan.total() < before - 1e-6 and plan.missing(o) == 0:
+            kept += 1
+            tabu.clear()
+        else:
+            plan.restore(snap)
+        last = time.monotonic() - t_move
+    return kept, tried
+
+
 def run_job(job: tuple[Any, float, int, str]) -> tuple[str, Any]:
     """Run a day (:class:`DayInput`) or a whole-horizon (:class:`PeriodInput`) sub-problem."""
     inp, time_limit, seed, backend = job
@@ -721,6 +791,7 @@ def solve_routes(
     n_relaxed = [0]
     ms_stats: dict[str, list[float]] = {}
     n_kicks = [0, 0]  # kept, tried
+    n_guided = [0, 0]  # kept, tried
     relaxed_best: dict[int, tuple[tuple[int, float], dict[tuple[int, int], list[int]]]] = {}
 
     def route_days(days: list[tuple[int, int]], budget: float, relax: bool = False) -> None:
@@ -833,6 +904,14 @@ def solve_routes(
                                  for o in range(groups[gi].n)) <= KICK_ONLY_FRACTION * groups[gi].n
         }
         kick_only = kick_groups
+        # groups with many pattern choices: kicks once a round of moves and ruin & recreate found nothing
+        stall_groups = {
+            gi for gi in period_groups
+            if KICK_AFTER_STALL and gi not in kick_groups
+            and any(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
+        }
+        guided_groups: set[int] = set()
+        tabu: dict[int, set[tuple[int, tuple[int, ...]]]] = {gi: set() for gi in range(len(plans))}
         while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:
             rounds += 1
             before = {gi: {kd: list(s) for kd, s in p.routes.items()} for gi, p in enumerate(plans)}
@@ -874,6 +953,14 @@ def solve_routes(
                 if best_state is not None:
                     improved += 1
                     n_kicks[0] += 1
+                rep.update("improve", best=current())
+            # pattern changes judged by re-routing the days they touch
+            for gi in sorted(guided_groups):
+                until = time.monotonic() + max(1.0, min(GUIDED_SLICE_S, 0.1 * time_limit))
+                k_ok, k_tried = day_judged_moves(plans[gi], runner, rep, margin, until, seed + rounds, tabu[gi])
+                improved += k_ok
+                n_guided[0] += k_ok
+                n_guided[1] += k_tried
                 rep.update("improve", best=current())
             # penalised pattern annealing (two seeds in parallel) where the group allows it
             sa_groups = {gi for gi in period_groups if USE_SA and sa_applicable(plans[gi])}
@@ -918,13 +1005,20 @@ def solve_routes(
             changed = [
                 (gi, d)
                 for gi, p in enumerate(plans)
-                if gi not in kick_only
+                if gi not in kick_only or gi in guided_groups
                 for d in {kd[1] for kd, s in p.routes.items() if s != before[gi][kd]}
             ]
             left = rep.time_left() - margin
             if changed and left > 0.3:
                 route_days(sorted(changed), min(left, max(0.5, left * 0.3)))
             rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} moves")
+            if stall_groups and (not improved or rounds >= KICK_AFTER_ROUNDS):
+                if GUIDED_MOVES:
+                    guided_groups = guided_groups | stall_groups
+                else:
+                    kick_groups = kick_groups | stall_groups
+                kick_only = kick_only | stall_groups
+                stall_groups = set()
         stages["improve"] = time.monotonic() - t0
     finally:
         runner.close()
@@ -956,6 +1050,7 @@ def solve_routes(
             "relaxed_adopted": n_relaxed[0],
             "multistart": ms_stats,
             "kicks": {"kept": n_kicks[0], "tried": n_kicks[1]},
+            "day_judged_moves": {"kept": n_guided[0], "tried": n_guided[1]},
         },
     )
 

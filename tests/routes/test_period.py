@@ -175,3 +175,77 @@ def test_pattern_kicks_keep_plans_feasible(monkeypatch: pytest.MonkeyPatch) -> N
             days.setdefault(st.outlet, []).append(r.day)
     for i in range(16):
         assert sorted(days[f"o{i}"]) in (pats if i < 3 else [[0], [1], [2], [3]])
+
+
+def _mixed_problem(seed: int, n: int = 16) -> RoutesProblem:
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(-30, 30, size=(n, 2))
+    outs: list[dict[str, Any]] = []
+    for i, (x, y) in enumerate(pts):
+        o: dict[str, Any] = {"id": f"o{i}", "location": {"x": float(x), "y": float(y)}, "demand": 1 + i % 3}
+        if i % 2 == 0:
+            o.update(visits=2, patterns=[[0, 2], [1, 3], [0, 3]])
+        outs.append(o)
+    return _problem(outs, 4, capacity=9)
+
+
+def _route_cost(plan: Any, kd: tuple[int, int], seq: list[int]) -> float:
+    v = plan.g.vehicles[kd]
+    nodes = [v.start_node, *seq, v.end_node]
+    return sum(float(plan.cmat[a, b]) for a, b in itertools.pairwise(nodes))
+
+
+def test_relaxed_pattern_deltas_match_full_route_recomputation() -> None:
+    # the estimate of a pattern change (removal gains on the days left, cheapest insertion on the
+    # days joined, capacity ignored) equals the change of the full route costs recomputed from
+    # scratch when the outlet is taken out and put at its cheapest position on every new day
+    from optimizer.routes.periodic import Plan
+    from optimizer.routes.prep import make_groups, prepare
+    from optimizer.travel import TravelModel
+
+    p = _mixed_problem(5)
+    tm = TravelModel.for_routes(p)
+    (g,) = make_groups(p, tm, prepare(p, tm))
+    plan = Plan(g, 0)
+    plan.construct()
+    deltas = plan.relaxed_deltas()
+    assert deltas and [d for d, _o, _p in deltas] == sorted(d for d, _o, _p in deltas)
+    for delta, o, pat in deltas:
+        old = plan.pattern[o]
+        assert old is not None and pat != old and pat in g.patterns[o] and g.visits[o] == 2
+        routes = {kd: [x for x in seq if not (x == o and kd[1] not in pat)] for kd, seq in plan.routes.items()}
+        for d in pat:
+            if d in old:
+                continue
+            best = None
+            for k in plan.by_day[d]:
+                seq = routes[(k, d)]
+                for i in range(len(seq) + 1):
+                    c = _route_cost(plan, (k, d), [*seq[:i], o, *seq[i:]]) - _route_cost(plan, (k, d), seq)
+                    if best is None or c < best[0]:
+                        best = (c, k, i)
+            assert best is not None
+            _c, k, i = best
+            routes[(k, d)] = [*routes[(k, d)][:i], o, *routes[(k, d)][i:]]
+        change = sum(_route_cost(plan, kd, s) for kd, s in routes.items()) - sum(
+            _route_cost(plan, kd, s) for kd, s in plan.routes.items())
+        assert math.isclose(delta, change, abs_tol=1e-6)
+
+
+def test_day_judged_pattern_moves_keep_plans_feasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # many outlets with a pattern choice: after the first round the pattern changes are judged by
+    # re-routing the days they touch; whatever they keep must pass the checker in full
+    import optimizer.routes.solver as solver_mod
+
+    monkeypatch.setattr(solver_mod, "KICK_AFTER_ROUNDS", 1)
+    monkeypatch.setattr(solver_mod, "GUIDED_MIN_DAY_S", 0.05)
+    p = _mixed_problem(8)
+    s = _checked(p, time_limit=5.0)
+    assert s.unassigned == []
+    assert s.totals.visits_planned == s.totals.visits_required == 24
+    assert s.stats["day_judged_moves"]["tried"] >= 1
+    for r in s.routes:
+        assert sum(1 + int(st.outlet[1:]) % 3 for st in r.stops) <= 9
+    for oid, pat in s.patterns.items():
+        if int(oid[1:]) % 2 == 0:
+            assert pat in ([0, 2], [1, 3], [0, 3])
