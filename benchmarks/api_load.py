@@ -535,7 +535,12 @@ def main(argv: list[str] | None = None) -> int:
             f"the last byte of the answer. *Jobs/s*: {args.jobs} jobs of {args.job_time_limit} s time limit each, "
             "from the first submission until all are final (spawned workers, routes solver, result written to the "
             f"store). Target: p99 submit < {TARGET_P99_MS:.0f} ms with SQLite at 32 clients. The machine's 2 cores "
-            "are shared with other work, so latencies are noisy; CPU per submit is the steadier figure.\n\n"
+            "are shared with other work, so latencies are noisy; CPU per submit is the steadier figure. The server "
+            "warms up at startup (validation imports, the insert compiled), spawns its pool workers before the "
+            "clients arrive, and its niced workers never hold the store's write lock (their progress and results "
+            "are written by the server); `--diagnose` prints what the slowest 1 % of submissions overlapped "
+            "(server loop stalls split into CPU and waiting for a core, GC passes, write-lock waits, the "
+            "generator's own stalls).\n\n"
             + md + "\n\n" + analysis
         )
         write_section("api-load", text)
