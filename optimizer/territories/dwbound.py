@@ -432,7 +432,8 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
         Workload step of the pricing DP (default ``U / 20000``; finer is slower but tighter).
     method
         ``"subgradient"`` (Polyak steps on the Lagrangian with the relaxed pricing's territories as the
-        subgradient) or ``"colgen"`` (restricted master LP in highspy, Wentges-smoothed pricing).
+        subgradient), ``"colgen"`` (restricted master LP in highspy, Wentges-smoothed pricing) or
+        ``"hybrid"`` (subgradient until it stalls, then colgen from its best multipliers for the time left).
     alpha
         Wentges smoothing weight of the best multipliers (``colgen``; 0 = plain Kelley).
     ncols
@@ -457,7 +458,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     """
     t0 = time.monotonic()
     t_end = t0 + max(0.1, time_limit)
-    if not bound_applicable(inst) or inst.n > MAX_UNITS or method not in ("subgradient", "colgen"):
+    if not bound_applicable(inst) or inst.n > MAX_UNITS or method not in ("subgradient", "colgen", "hybrid"):
         return None
     n, p = inst.n, inst.k
     w = inst.measures[:, 0].astype(np.float64)
@@ -481,7 +482,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
             return None
         pi0, compact = res.lam, res.value
     pi_best = np.asarray(pi0, dtype=np.float64).copy()
-    want_x = method == "subgradient"
+    want_x = method != "colgen"
     # colgen: every candidate's relaxed territory at the warm start seeds the master
     lb_best, cols, g = pricer.price(pi_best, n if not want_x else 0, t_end, want_x=want_x)
     hist = [(time.monotonic() - t0, lb_best)]
@@ -489,7 +490,7 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     z = np.inf
     converged = False
     ncol_master = 0
-    if method == "subgradient":
+    if method in ("subgradient", "hybrid"):
         lam, val = pi_best.copy(), lb_best
         theta, idle, tgt = theta0, 0, target
         known = upper is not None and upper > lb_best  # a real solution's value: the gap can close
@@ -523,7 +524,11 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                         break
             g = g_new
             hist.append((time.monotonic() - t0, lb_best))
-    else:
+    if method == "colgen" or (method == "hybrid" and not converged and time.monotonic() < t_end):
+        if method == "hybrid":
+            # the subgradient has stalled: cutting planes from its best multipliers, duals boxed near them
+            art_scale = art_scale if art_scale > 0 else 1.5
+            _, cols, _ = pricer.price(pi_best, n, t_end)
         # artificial costs: twice a unit's largest assignment cost (their level only affects the
         # master's path, never the bound's validity)
         big = art_scale * np.abs(pi_best) + 1e-6 * float(np.abs(pi_best).mean() + 1.0) if art_scale > 0 \
