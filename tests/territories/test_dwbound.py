@@ -201,3 +201,14 @@ def test_never_above_the_engine_and_same_input_same_bound() -> None:
     x = dw_bound(inst, time_limit=30.0, labels=lab, pi0=a.pi, max_iter=10)
     y = dw_bound(inst, time_limit=30.0, labels=lab, pi0=a.pi, max_iter=10)
     assert x is not None and y is not None and x.value == y.value and x.value >= a.value - 1e-9 * abs(a.value)
+
+
+def test_hybrid_reaches_the_relaxed_dual_on_a_tiny_instance() -> None:
+    """Subgradient then column generation: valid, above the compact LP, and the master closes the gap."""
+    inst = build_instance(_problem(9, 3, 1, 0.1))
+    comp = lagrangian_bound(inst, time_limit=60.0, max_iter=400)
+    assert comp is not None
+    res = dw_bound(inst, time_limit=120.0, pi0=comp.lam, resolution=0.01, method="hybrid", max_iter=2000)
+    assert res is not None
+    assert _strong_lp(inst) <= res.value <= _sp_lp(inst) + 1e-6
+    assert res.converged and res.value >= res.master_value - 1e-4 * abs(res.master_value)
