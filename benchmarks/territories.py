@@ -7,7 +7,8 @@ territory's weighted medoid / total workload, ``diam`` largest intra-territory d
 territories not connected on the Delaunay graph, ``time`` seconds. All metrics are recomputed here
 from each method's labels with the same code. A second table gives our own lower bound per instance
 (Lagrangian of the p-median-with-balance LP, ``--bound-time`` seconds per size; valid at every
-iterate) next to the dataset README's exact LP values and the issue's targets.
+iterate) next to the dataset README's exact LP values and the issue's targets. The set-partitioning
+(Dantzig-Wolfe) bound is in ``benchmarks/territories_bound.py``.
 
 Run: ``python benchmarks/territories.py --time-limit 10 --sizes 500 2000 --generated 10000``
 (salesplan gets ``--time-limit`` at n=500, 3x at n=2000 and ``--big-time-limit`` for generated ones).
