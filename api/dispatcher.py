@@ -200,8 +200,8 @@ class Dispatcher:
             fin = fut.result().get("finish")
             if fin is not None:  # a relayed local worker: its outcome is written here
                 try:
-                    self.store.finish(job.id, job.run_id, fin["status"], result=fin.get("result"),
-                                      error=fin.get("error"))
+                    self.store.finish(job.id, job.run_id, fin["status"], error=fin.get("error"),
+                                      result_json=fin.get("result_json"))
                 except Exception:
                     log.exception("could not store the outcome of job %s", job.id)
         if (exc is not None or fut.cancelled()) and not (run and run.killed):

@@ -230,8 +230,13 @@ class JobStore(ABC):
         status: str,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        *,
+        result_json: str | None = None,
     ) -> bool:
-        """Store the outcome of a run; False when that run is no longer the job's current one."""
+        """Store the outcome of a run; False when that run is no longer the job's current one.
+
+        ``result_json``: the result already serialised (by the worker), instead of ``result``.
+        """
 
     @abstractmethod
     def recover(self, stale_after_s: float, max_attempts: int) -> tuple[int, int]:
@@ -773,6 +778,8 @@ class SqlJobStore(JobStore):
         status: str,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        *,
+        result_json: str | None = None,
     ) -> bool:
         """Store the outcome (see :meth:`JobStore.finish`)."""
         if status not in FINAL:
@@ -782,7 +789,7 @@ class SqlJobStore(JobStore):
             res = conn.execute(
                 jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
                 .values(status=status, finished_at=now, owner=None,
-                        result=None if result is None else _dumps(result),
+                        result=result_json if result is None else _dumps(result),
                         error=None if error is None else _dumps(error))
             )
             if res.rowcount:

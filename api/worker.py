@@ -16,6 +16,7 @@ restarted server re-queues the job (nothing accepted is lost; that attempt's wor
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -180,9 +181,11 @@ def run_task(task: Task) -> dict[str, Any]:
         if outbox is None:
             ok = store.finish(task.job_id, task.run_id, status, result=result, error=error)
             return {"job_id": task.job_id, "status": status, "stored": ok}
-        # the dispatcher stores it when the answer arrives (if the server dies first, the job runs again)
+        # the dispatcher stores it when the answer arrives (if the server dies first, the job runs again);
+        # serialised here, so a large solution costs the server's GIL no JSON encoding
+        text = None if result is None else json.dumps(result, separators=(",", ":"), allow_nan=False)
         return {"job_id": task.job_id, "status": status, "stored": None,
-                "finish": {"status": status, "result": result, "error": error}}
+                "finish": {"status": status, "result_json": text, "error": error}}
 
     def progress(ev: ProgressEvent) -> bool:
         now = time.monotonic()

@@ -101,7 +101,8 @@ def test_relayed_progress_updates_only_the_current_run(store: SqlJobStore) -> No
     assert [e["type"] for e in store.events(b.id)] == ["submitted", "started"]  # log=False: no event
     store.request_cancel(b.id)
     assert store.cancel_flag(b.id, runs[b.id])
-    assert store.finish(a.id, runs[a.id], "succeeded", result={"ok": True})
+    assert store.finish(a.id, runs[a.id], "succeeded", result_json='{"ok":true}')  # serialised by the worker
+    assert store.get_result(a.id) == {"ok": True}
     store.report_progress_many([(a.id, runs[a.id], {"best": 0.0}, True, None)])  # after the end: ignored
     ra = store.get_job(a.id)
     assert ra is not None and ra.status == "succeeded" and ra.progress == {"best": 10.0}
