@@ -257,9 +257,10 @@ def relaxed_x(r: FloatArray, w: FloatArray, j: int, chosen: IntArray, lo: float)
 class _Master:
     """Restricted master LP in highspy: cover rows, the cardinality row and one ``<= 1`` row per medoid.
 
-    Columns are ``(medoid j, units, values, cost)``: real territories (values 1) or the pricing's relaxed
-    territories (fractional fill), both points of candidate ``j``'s pricing domain, so the master is the
-    cutting-plane model of the Lagrangian. Artificial columns keep it feasible.
+    Columns are ``(medoid j, units, values, cost)``: real territories (values 1), the pricing's relaxed
+    territories (fractional fill) or, where the LP value beat the DP, the fractional knapsack solution: all
+    points of candidate ``j``'s relaxed domain, so the master is the cutting-plane model of the Lagrangian.
+    Artificial columns keep it feasible.
     """
 
     def __init__(self, n: int, p: int, big: FloatArray, big_card: float) -> None:
@@ -373,8 +374,14 @@ class _Pricer:
                 heapq.heapreplace(heap, -v)
             if chosen is not None and val >= lj:
                 sets[int(j)] = chosen
-            if rank < ncols and chosen is not None:
-                x = relaxed_x(r, self.w, int(j), chosen, self.lo)
+            if rank < ncols:
+                if chosen is not None and val >= lj:
+                    x = relaxed_x(r, self.w, int(j), chosen, self.lo)
+                else:  # the LP bound won: its fractional knapsack is the cutting plane to add
+                    jj = np.asarray([j], dtype=np.int64)
+                    _, xs = _columns(self.inst, jj, pi, self.lo, self.hi, want_x=True, cost=self.c[:, jj])
+                    assert xs is not None
+                    x = xs[0]
                 nz = np.flatnonzero(x)
                 cols.append((int(j), nz, x[nz], float(self.c[nz, j] @ x[nz])))
         self.dp_runs += runs
