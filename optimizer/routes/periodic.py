@@ -476,31 +476,6 @@ class Plan:
         out.sort()
         return out
 
-    def relaxed_repattern(self, n_moves: int, rng: random.Random, top: int = 3, max_delta: float = float("inf")
-                          ) -> list[int]:
-        """Apply up to ``n_moves`` pattern changes chosen by :meth:`relaxed_deltas` (each time one
-        of the ``top`` best, at random; one change per outlet; only changes estimated below
-        ``max_delta``).
-
-        Visits that do not fit their new day exactly stay missing, with the new pattern recorded,
-        for the whole-horizon VRP to insert. Returns the outlets changed.
-        """
-        moved: list[int] = []
-        for _ in range(n_moves):
-            ds = [m for m in self.relaxed_deltas() if m[1] not in moved and m[0] < max_delta]
-            if not ds:
-                break
-            _delta, o, p = ds[rng.randrange(min(top, len(ds)))]
-            if not self.remove(o):
-                continue
-            for d in p:
-                ins = self.best_insertion(o, d)
-                if ins is not None:
-                    self.apply(o, d, ins)
-            self.pattern[o] = p
-            moved.append(o)
-        return moved
-
     def day_routes(self, d: int) -> dict[int, list[int]]:
         """Vehicle -> route of day ``d``."""
         return {k: list(self.routes[(k, d)]) for k in self.by_day.get(d, [])}

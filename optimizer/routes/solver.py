@@ -81,13 +81,15 @@ KICK_MIN_SECONDS = 1.5
 #: the insertion-based moves and ruin & recreate run alone: kicks only took p10 to 13.1 %, kicks
 #: before the moves measured 6.5-7.9 % on p10 and 7.9 % on pr10 against 6.5-6.6 % and 6.7 % without.
 KICK_ONLY_FRACTION = 0.2
-#: On the other whole-horizon groups with multi-visit outlets, kicks alone once a round of moves
-#: and ruin & recreate improved nothing (the moves have converged; p02 stalled from 49 s of 60).
+#: On the other whole-horizon groups with multi-visit outlets, the moves and ruin & recreate stop
+#: once a round improved nothing (p02 stalled from 49 s of 60) or after KICK_AFTER_ROUNDS rounds.
+#: False keeps the moves to the end (the path before; 60 s, 2 seeds on p02/p05/p10/pr05/pr08/pr09/pr10:
+#: mean 5.07 % against 4.56 % with it, the gain nearly all on pr10, the others within noise).
 KICK_AFTER_STALL = True
-#: ... and at the latest after this many rounds.
 KICK_AFTER_ROUNDS = 2
 #: Those groups then get pattern changes chosen with capacity relaxed (:meth:`Plan.relaxed_deltas`)
-#: and judged by re-routing the days they touch (:func:`day_judged_moves`), in place of kicks.
+#: and judged by re-routing the days they touch (:func:`day_judged_moves`); False: random kicks
+#: judged by the horizon-wide VRP instead (p02 at 60 s: 5.41 % against 5.02 %, 0 of 11 kept).
 GUIDED_MOVES = True
 #: Seconds of day-judged pattern moves per round (at most a tenth of the time limit).
 GUIDED_SLICE_S = 6.0
