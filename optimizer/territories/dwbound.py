@@ -32,14 +32,15 @@ increasing LP order and the scan stops as soon as the next LP value reaches the 
 Multipliers (``method="subgradient"``, the default) start from the compact-LP Lagrangian's multipliers of
 :func:`optimizer.territories.bound.lagrangian_bound` and follow Polyak subgradient steps, the subgradient
 being ``1 - sum`` of the opened candidates' relaxed territories. ``method="colgen"``: a restricted master LP
-in highspy (with artificial columns so it is always feasible) gives duals ``pi_R``; pricing runs at the
-Wentges-smoothed point ``alpha pi_best + (1 - alpha) pi_R`` (``pi_best``: multipliers of the best bound so
-far); each priced set is turned into a real territory (repair to ``[L, U]``, cost at its best medoid) and
-added to the master when its reduced cost at ``pi_R`` is negative. The master value is an upper bound on the
-set-partitioning LP; when the best Lagrangian bound reaches it the LP is solved (up to the pricing
-relaxation). From one known partition the master moves slowly (degenerate duals, few real columns priced out):
-on the 500-unit clustered instances the subgradient climbs faster, so colgen is kept for small instances and
-experiments.
+in highspy (cover rows, the cardinality row, one ``<= 1`` row per medoid; artificial columns keep it feasible,
+and with ``art_scale`` their costs box the duals near the warm start) gives duals ``pi_R``; pricing runs at
+the Wentges-smoothed point ``alpha pi_best + (1 - alpha) pi_R``; each priced candidate's relaxed territory (or
+its fractional knapsack where the LP value won) is added when its reduced cost at ``pi_R`` is negative: the
+master is the cutting-plane model of the Lagrangian, and when the best bound meets the master value the
+Lagrangian dual of the relaxed pricing is solved. ``method="hybrid"`` runs the subgradient until it stalls,
+then column generation from its best multipliers (duals boxed at 1.5 x |pi|) for the time left: on the
+500-unit clustered instances this reaches the compact LP's exact value (README) where the subgradient alone
+stalls 0.2-1 % below, and column generation from a cold start moves slowly (degenerate duals).
 
 Only the workload balance is kept (as in :mod:`bound`): other measures, locks, move limits and contiguity
 only add constraints, so the bound stays valid for them; capacities that differ per territory are relaxed
@@ -70,18 +71,19 @@ class DWBoundResult:
     value
         Valid lower bound on ``sum wt x km to the medoid`` over balanced partitions.
     master_value
-        Value of the last restricted master LP (an upper bound on the set-partitioning LP, not a bound
-        on the dispersion); ``inf`` while artificial columns are still in use.
+        Value of the last restricted master LP (``colgen``/``hybrid``): the cutting-plane model's value, an
+        estimate from above of the best bound this relaxation can give, not a bound on the dispersion;
+        ``inf`` while artificial columns are still in use or when no master was run.
     compact_value
         Bound of the compact-LP Lagrangian used as the warm start (``-inf`` when none was run).
     iterations
-        Column-generation iterations.
+        Subgradient plus column-generation iterations.
     columns
-        Real columns in the master at the end.
+        Columns added to the master (beyond the artificial ones).
     dp_runs
         Knapsack dynamic programmes run.
     converged
-        True when the bound met the master value within the tolerance.
+        True when the bound met the master value (or a known solution's value) within the tolerance.
     seconds
         Wall time spent.
     pi
