@@ -282,8 +282,14 @@ class _Master:
         self.h.addCols(na, np.concatenate([big, [big_card, big_card]]), np.zeros(na), np.full(na, self.inf), na,
                        np.arange(na, dtype=np.int32), idx, val)
         self.n_art = na
+        self.art_cost = np.concatenate([big, [big_card, big_card]])
         self.keys: set[bytes] = set()
         self.ncols = 0
+
+    def widen(self, factor: float) -> None:
+        """Multiply the artificial columns' costs (widens the box they put around the duals)."""
+        self.art_cost = self.art_cost * factor
+        self.h.changeColsCost(self.n_art, np.arange(self.n_art, dtype=np.int32), self.art_cost)
 
     def add(self, cols: list[tuple[int, IntArray, FloatArray, float]]) -> int:
         """Add new columns; returns how many were new."""
@@ -570,7 +576,10 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
                 if a_cur == 0:
                     stall += 1
                     if stall >= 2:
-                        break  # nothing prices out at the master's duals: the master is stuck
+                        if art < 1e-9:
+                            break  # nothing prices out at the master's duals: the master is stuck
+                        master.widen(2.0)  # the duals sit on the box: double the artificial costs
+                        stall = 0
                 a_cur = 0.0  # mispricing at the smoothed point: price at the master's duals once
             else:
                 stall, a_cur = 0, alpha
