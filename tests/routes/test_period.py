@@ -133,15 +133,7 @@ def test_experimental_pattern_searches_stay_feasible(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(solver_mod, "USE_SA", True)
     monkeypatch.setattr(solver_mod, "MS_SHARE", 0.35)
     monkeypatch.setattr(solver_mod, "MS_MIN_SECONDS", 0.2)
-    rng = np.random.default_rng(8)
-    pts = rng.uniform(-30, 30, size=(14, 2))
-    outs: list[dict[str, Any]] = []
-    for i, (x, y) in enumerate(pts):
-        o: dict[str, Any] = {"id": f"o{i}", "location": {"x": float(x), "y": float(y)}, "demand": 1 + i % 3}
-        if i % 2 == 0:
-            o.update(visits=2, patterns=[[0, 2], [1, 3], [0, 3]])
-        outs.append(o)
-    p = _problem(outs, 4, capacity=8, max_route_minutes=200)
+    p = _mixed_problem(8, 14, capacity=8, max_route_minutes=200)
     s = _checked(p, time_limit=4.0)
     assert s.unassigned == []
     assert s.totals.visits_planned == s.totals.visits_required == 21
@@ -177,7 +169,8 @@ def test_pattern_kicks_keep_plans_feasible(monkeypatch: pytest.MonkeyPatch) -> N
         assert sorted(days[f"o{i}"]) in (pats if i < 3 else [[0], [1], [2], [3]])
 
 
-def _mixed_problem(seed: int, n: int = 16) -> RoutesProblem:
+def _mixed_problem(seed: int, n: int = 16, **rep: Any) -> RoutesProblem:
+    """n random outlets, every second one visited twice on one of three patterns; 4 days (rep fields: ``rep``)."""
     rng = np.random.default_rng(seed)
     pts = rng.uniform(-30, 30, size=(n, 2))
     outs: list[dict[str, Any]] = []
@@ -186,7 +179,7 @@ def _mixed_problem(seed: int, n: int = 16) -> RoutesProblem:
         if i % 2 == 0:
             o.update(visits=2, patterns=[[0, 2], [1, 3], [0, 3]])
         outs.append(o)
-    return _problem(outs, 4, capacity=9)
+    return _problem(outs, 4, **({"capacity": 9} | rep))
 
 
 def _route_cost(plan: Any, kd: tuple[int, int], seq: list[int]) -> float:

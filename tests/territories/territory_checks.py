@@ -10,6 +10,17 @@ import numpy as np
 from optimizer.model.territories import TerritoriesProblem
 
 
+def random_problem(n: int, k: int, seed: int, tau: float) -> TerritoriesProblem:
+    """Uniform random units on a 100 x 100 plane with workloads in [1, 10], k territories, +-tau workload."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, size=(n, 2))
+    w = rng.uniform(1, 10, size=n)
+    units: list[dict[str, Any]] = [{"id": f"u{i}", "location": {"x": float(xy[i, 0]), "y": float(xy[i, 1])},
+                                    "workload": float(w[i])} for i in range(n)]
+    return TerritoriesProblem.model_validate({"units": units, "count": k, "balance": {"workload": tau},
+                                              "travel": {"metric": "euclidean"}})
+
+
 def dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Euclidean distance."""
     return float(np.hypot(a[0] - b[0], a[1] - b[1]))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
-from territory_checks import max_dev, medoid_cost
+from territory_checks import max_dev, medoid_cost, random_problem
 
 from optimizer.model.territories import TerritoriesProblem
 from optimizer.territories import solve_territories
@@ -16,16 +15,6 @@ from optimizer.territories.alloc import cost_matrix, solve_allocation
 from optimizer.territories.bound import lagrangian_bound
 from optimizer.territories.centres import FlowAllocator, centre_search
 from optimizer.territories.instance import Instance, build_instance
-
-
-def _problem(n: int, k: int, seed: int, tau: float) -> TerritoriesProblem:
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 100, size=(n, 2))
-    w = rng.uniform(1, 10, size=n)
-    units: list[dict[str, Any]] = [{"id": f"u{i}", "location": {"x": float(xy[i, 0]), "y": float(xy[i, 1])},
-                                    "workload": float(w[i])} for i in range(n)]
-    return TerritoriesProblem.model_validate({"units": units, "count": k, "balance": {"workload": tau},
-                                              "travel": {"metric": "euclidean"}})
 
 
 def _strong_lp(inst: Instance) -> float:
@@ -73,7 +62,7 @@ def _brute_free(p: TerritoriesProblem, tau: float) -> float:
 
 
 def test_bound_below_brute_force_optimum_and_close_to_the_lp() -> None:
-    p = _problem(10, 3, 21, 0.15)
+    p = random_problem(10, 3, 21, 0.15)
     opt = _brute_free(p, 0.15)
     inst = build_instance(p)
     lp = _strong_lp(inst)
@@ -86,7 +75,7 @@ def test_bound_below_brute_force_optimum_and_close_to_the_lp() -> None:
 
 
 def test_bound_in_the_solution_is_valid_for_chosen_centres() -> None:
-    p = _problem(60, 4, 5, 0.05)
+    p = random_problem(60, 4, 5, 0.05)
     s = solve_territories(p, time_limit=4, seed=1)
     obj = s.objective
     assert s.lower_bound is not None and obj is not None and "Lagrangian" in str(s.stats["bound_kind"])
@@ -99,7 +88,7 @@ def test_bound_in_the_solution_is_valid_for_chosen_centres() -> None:
 
 
 def test_flow_equals_allocation_lp_for_fixed_centre_units() -> None:
-    p = _problem(80, 5, 8, 0.05)
+    p = random_problem(80, 5, 8, 0.05)
     inst = build_instance(p)
     med = np.array([3, 17, 29, 44, 61], dtype=np.int64)
     v, a = FlowAllocator(inst, kk=None).solve(med, want_assign=True)
@@ -111,7 +100,7 @@ def test_flow_equals_allocation_lp_for_fixed_centre_units() -> None:
 
 
 def test_centre_search_same_seed_same_answer_and_balanced() -> None:
-    p = _problem(120, 6, 3, 0.05)
+    p = random_problem(120, 6, 3, 0.05)
     inst = build_instance(p)
 
     def run(seed: int) -> tuple[np.ndarray, float]:
@@ -130,7 +119,7 @@ def test_large_search_balanced_consistent_and_same_seed() -> None:
     # the large-instance path (neighbourhood substitution), called directly on a small instance
     from optimizer.territories.centres import large_search
 
-    p = _problem(300, 8, 11, 0.05)
+    p = random_problem(300, 8, 11, 0.05)
     inst = build_instance(p)
 
     def run(seed: int) -> tuple[np.ndarray, float]:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
+from territory_checks import random_problem
 from test_bound_flow import _strong_lp
 
-from optimizer.model.territories import TerritoriesProblem
 from optimizer.territories import solve_territories
 from optimizer.territories.bound import lagrangian_bound
 from optimizer.territories.dwbound import dw_bound, fill_cost, floor_weights, price_one
 from optimizer.territories.instance import Instance, build_instance
-
-
-def _problem(n: int, k: int, seed: int, tau: float) -> TerritoriesProblem:
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 100, size=(n, 2))
-    w = rng.uniform(1, 10, size=n)
-    units: list[dict[str, Any]] = [{"id": f"u{i}", "location": {"x": float(xy[i, 0]), "y": float(xy[i, 1])},
-                                    "workload": float(w[i])} for i in range(n)]
-    return TerritoriesProblem.model_validate({"units": units, "count": k, "balance": {"workload": tau},
-                                              "travel": {"metric": "euclidean"}})
 
 
 def _range(inst: Instance) -> tuple[float, float]:
@@ -154,7 +143,7 @@ def test_pricing_dp_equals_enumeration_and_bounds_the_exact_knapsack(seed: int) 
 @pytest.mark.parametrize(("n", "k", "seed", "tau"), [(8, 2, 0, 0.1), (9, 3, 1, 0.1), (9, 3, 2, 0.2),
                                                      (8, 2, 3, 0.05), (9, 3, 4, 0.15)])
 def test_bound_between_compact_lp_and_optimum(n: int, k: int, seed: int, tau: float) -> None:
-    inst = build_instance(_problem(n, k, seed, tau))
+    inst = build_instance(random_problem(n, k, seed, tau))
     opt = _brute_optimum(inst)
     assert np.isfinite(opt)
     comp = lagrangian_bound(inst, time_limit=60.0, max_iter=400)
@@ -175,7 +164,7 @@ def test_stronger_than_compact_lp_on_a_tiny_instance() -> None:
     """Three units per territory: the knapsack's integrality gives the set-partitioning bound its edge."""
     gains = []
     for seed in range(3):
-        inst = build_instance(_problem(9, 3, seed, 0.1))
+        inst = build_instance(random_problem(9, 3, seed, 0.1))
         comp = lagrangian_bound(inst, time_limit=60.0, max_iter=400)
         assert comp is not None
         res = dw_bound(inst, time_limit=120.0, pi0=comp.lam, resolution=0.01, max_iter=1500)
@@ -185,7 +174,7 @@ def test_stronger_than_compact_lp_on_a_tiny_instance() -> None:
 
 
 def test_never_above_the_engine_and_same_input_same_bound() -> None:
-    prob = _problem(60, 4, 7, 0.05)
+    prob = random_problem(60, 4, 7, 0.05)
     inst = build_instance(prob)
     sol = solve_territories(prob, time_limit=2.0, seed=0)
     lab = np.array([inst.tids.index(sol.assignment[u]) for u in inst.ids])
@@ -205,7 +194,7 @@ def test_never_above_the_engine_and_same_input_same_bound() -> None:
 
 def test_hybrid_reaches_the_relaxed_dual_on_a_tiny_instance() -> None:
     """Subgradient then column generation: valid, above the compact LP, and the master closes the gap."""
-    inst = build_instance(_problem(9, 3, 1, 0.1))
+    inst = build_instance(random_problem(9, 3, 1, 0.1))
     comp = lagrangian_bound(inst, time_limit=60.0, max_iter=400)
     assert comp is not None
     res = dw_bound(inst, time_limit=120.0, pi0=comp.lam, resolution=0.01, method="hybrid", max_iter=2000)
