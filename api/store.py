@@ -728,19 +728,23 @@ class SqlJobStore(JobStore):
     def report_progress(self, job_id: str, run_id: str, progress: dict[str, Any], *, log: bool = False,
                         worker: str | None = None) -> bool:
         """Store progress, return the cancel flag (see :meth:`JobStore.report_progress`)."""
-        values: dict[str, Any] = {"progress": _dumps(progress)}
-        if worker is not None:
-            values["worker"] = worker
         with self._write() as conn:
-            res = conn.execute(
-                jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id, jobs.c.status == "running")
-                .values(**values).returning(jobs.c.cancel_requested)
-            )
-            row = res.first()
+            row = conn.execute(
+                self._progress_update(job_id, run_id, progress, worker).returning(jobs.c.cancel_requested)
+            ).first()
             if row is not None and log:
                 self._event(conn, job_id, "progress", progress)
         # a job no longer running under this attempt (cancelled, re-queued) must stop too
         return True if row is None else bool(row.cancel_requested)
+
+    @staticmethod
+    def _progress_update(job_id: str, run_id: str, progress: dict[str, Any], worker: str | None) -> sa.Update:
+        """The update of a run's progress (and worker), only while it is the job's current running run."""
+        values: dict[str, Any] = {"progress": _dumps(progress)}
+        if worker is not None:
+            values["worker"] = worker
+        return jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id,
+                                   jobs.c.status == "running").values(**values)
 
     def cancel_flag(self, job_id: str, run_id: str) -> bool:
         """True when the run must stop: a cancel was requested, or it is no longer the job's current run.
@@ -763,11 +767,7 @@ class SqlJobStore(JobStore):
         now = time.time()
         with self._write() as conn:
             for job_id, run_id, progress, log, worker in items:
-                values: dict[str, Any] = {"progress": _dumps(progress)}
-                if worker is not None:
-                    values["worker"] = worker
-                res = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.run_id == run_id,
-                                                       jobs.c.status == "running").values(**values))
+                res = conn.execute(self._progress_update(job_id, run_id, progress, worker))
                 if res.rowcount and log:
                     self._event(conn, job_id, "progress", progress, now)
 

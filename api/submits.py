@@ -98,13 +98,11 @@ class SubmitQueue:
         return recs
 
     @staticmethod
-    def _resolve(group: list[_Item], outcome: list[JobRecord] | BaseException | None) -> None:
+    def _resolve(group: list[_Item], outcome: list[JobRecord] | BaseException) -> None:
         for k, (_, _, fut) in enumerate(group):
             if fut.done():  # the request was cancelled (client gone); its job is stored all the same
                 continue
-            if outcome is None:  # not reached: a waiting write never answers None
-                fut.set_exception(RuntimeError("the group was not written"))
-            elif isinstance(outcome, BaseException):
+            if isinstance(outcome, BaseException):
                 fut.set_exception(outcome)
             else:
                 fut.set_result(outcome[k])
@@ -135,6 +133,7 @@ class SubmitQueue:
             while self._pending:
                 group = self._take()
                 outcome = await loop.run_in_executor(None, self._write, group)
+                assert outcome is not None  # a waiting write never answers None
                 self._resolve(group, outcome)
         finally:
             self._flushing = False

@@ -114,7 +114,6 @@ def warm_worker() -> int:
     then do not pay the imports, and the spawning happens before clients arrive, not among them."""
     import optimizer.solve  # noqa: F401
 
-    _ = SqlJobStore  # the store's modules are imported with this module
     return os.getpid()
 
 

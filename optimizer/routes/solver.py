@@ -900,18 +900,12 @@ def solve_routes(
         rounds = 0
         # few outlets with a pattern choice: the kicks alone (the moves rarely find anything there);
         # with many, the kicks took time from the moves for no gain (p10, pr10), so none there
-        kick_groups = {
-            gi for gi in period_groups
-            if KICKS and 0 < sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1
-                                 for o in range(groups[gi].n)) <= KICK_ONLY_FRACTION * groups[gi].n
-        }
+        n_choice = {gi: sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
+                    for gi in period_groups}
+        kick_groups = {gi for gi, c in n_choice.items() if KICKS and 0 < c <= KICK_ONLY_FRACTION * groups[gi].n}
         kick_only = kick_groups
-        # groups with many pattern choices: kicks once a round of moves and ruin & recreate found nothing
-        stall_groups = {
-            gi for gi in period_groups
-            if KICK_AFTER_STALL and gi not in kick_groups
-            and any(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
-        }
+        # groups with many pattern choices: day-judged moves once a round of moves and ruin & recreate found nothing
+        stall_groups = {gi for gi, c in n_choice.items() if KICK_AFTER_STALL and gi not in kick_groups and c > 0}
         guided_groups: set[int] = set()
         tabu: dict[int, set[tuple[int, tuple[int, ...]]]] = {gi: set() for gi in range(len(plans))}
         while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:

@@ -167,7 +167,7 @@ def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1
     headcount and hires are fixed in the full model, which then only sizes the shared roles and the
     volumes (a small MILP). The result is feasible for the full problem (``feasible``); it can
     miss the optimum only by the shared roles' rounding and the coupling the relaxation drops. The
-    small MILPs' optima are lower bounds for :func:`optimizer.staffing.milp.solve_milp` ``dir_cuts``.
+    small MILPs' optima are lower bounds for :func:`optimizer.staffing.milp.solve_milp` ``rated_cuts``.
 
     Parameters
     ----------

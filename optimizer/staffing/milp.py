@@ -134,7 +134,6 @@ def solve_milp(
     hire_slack: bool = False,
     hire_room: dict[str, np.ndarray] | None = None,
     capture: dict[str, Any] | None = None,
-    dir_cuts: dict[str, float] | None = None,
     rated_cuts: Sequence[tuple[dict[str, float], dict[str, float]]] = (),
     warm: MilpResult | None = None,
     free_tail: bool = False,
@@ -177,12 +176,11 @@ def solve_milp(
         When given, the PuLP model (``"model"``) and its headcount / hire variables (``"n"``, ``"h"``)
         are stored in it and nothing is solved (status ``no_solution``); :mod:`optimizer.staffing.lpfast`
         turns the model into a re-usable HiGHS LP.
-    dir_cuts
-        Direction id -> lower bound on the direction's cost (with shared-role rates), from
-        :func:`optimizer.staffing.bounds.direction_bounds`; added as valid inequalities (``min_cost``).
     rated_cuts
-        More such inequalities, each ``(rates, {direction id: bound})`` with its own shared-role rates
-        (:func:`optimizer.staffing.bounds.shared_rates` with ``skip``).
+        Valid inequalities (``min_cost``), each ``(rates, {direction id: bound})``: a lower bound on a
+        direction's cost with its roles' monthly costs raised by the shared-role ``rates``
+        (:func:`optimizer.staffing.bounds.shared_rates`), e.g.
+        :attr:`optimizer.staffing.bounds.Decomposition.rated_cuts`.
     warm
         A feasible staffing (e.g. fix-and-relax) given to the solver as a MIP start (headcount and hires).
     free_tail
@@ -285,13 +283,8 @@ def solve_milp(
                 m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh_t[t], f"hire_limit[{rid}|{t}]"
     eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
     cut_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
-    all_cuts: list[tuple[dict[str, float] | None, dict[str, float]]] = [(None, dir_cuts)] if dir_cuts else []
-    all_cuts += [(rates_, cuts_) for rates_, cuts_ in rated_cuts]
-    if all_cuts and mode == "min_cost":
-        from optimizer.staffing.bounds import shared_rates
-
-        for ci, (rates_given, cuts_) in enumerate(all_cuts):
-            rates = shared_rates(prep) if rates_given is None else rates_given
+    if mode == "min_cost":
+        for ci, (rates, cuts_) in enumerate(rated_cuts):
             for did, z in cuts_.items():
                 cc: dict[pulp.LpVariable, float] = {}
                 ck = 0.0
@@ -305,8 +298,7 @@ def solve_milp(
                         for var, val in bc.items():
                             cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
                         ck += role.hiring_cost * bk * cut_scale
-                name = f"dir_cut[{did}]" if ci == 0 and rates_given is None else f"dir_cut{ci}[{did}]"
-                m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), name
+                m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), f"dir_cut{ci}[{did}]"
     if warm is not None and warm.ok and integer:
         for key, nv in n.items():
             if key in warm.n:
