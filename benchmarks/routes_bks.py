@@ -18,14 +18,24 @@ Usage::
     python benchmarks/routes_bks.py --subset --time-limit 20
     python benchmarks/routes_bks.py --time-limit 60                  # everything (hours)
     python benchmarks/routes_bks.py --instances R1,C101,pr01 --solvers salesplan,pyvrp
+    # a long run split over several invocations: finished (instance, solver) pairs are kept in a store
+    python benchmarks/routes_bks.py --instances solomon --store benchmarks/results/routes_bks_solomon_60.jsonl \
+        --section routes_bks_solomon_60
+
+With ``--store FILE`` every finished (instance, solver) result is appended to a JSON-lines file together with
+its time limit, seed, git commit and date; a later invocation with the same store, time limit and seed
+re-uses those results instead of solving again and reports everything the store holds for the selection.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
+import json
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -76,6 +86,8 @@ class Result:
     feasible: bool = False
     time_s: float = 0.0
     note: str = ""
+    commit: str = ""
+    date: str = ""
 
     @property
     def gap(self) -> float | None:
@@ -179,6 +191,43 @@ def run_one(inst: Instance, problem: RoutesProblem, solver: str, time_limit: flo
     return res
 
 
+def git_commit() -> str:
+    """Short commit of the working tree, with ``+dirty`` when it has uncommitted changes ('' outside git)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "optimizer", "benchmarks/baselines"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+dirty" if dirty else "")
+
+
+def load_store(path: Path, time_limit: float, seed: int) -> dict[tuple[str, str], Result]:
+    """Results kept in a store for this time limit and seed, by (instance, solver); the last record wins."""
+    out: dict[tuple[str, str], Result] = {}
+    if not path.exists():
+        return out
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if rec.pop("time_limit") != time_limit or rec.pop("seed") != seed:
+                continue
+            out[(rec["instance"], rec["solver"])] = Result(**rec)
+    return out
+
+
+def append_store(path: Path, r: Result, time_limit: float, seed: int) -> None:
+    """Append one finished result to the store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = {**r.__dict__, "time_limit": time_limit, "seed": seed}
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec) + "\n")
+
+
 def fmt_opt(v: float | None, digits: int = 2) -> str:
     """Number with thousands separators, ``-`` for None."""
     return "-" if v is None else f"{v:,.{digits}f}"
@@ -209,6 +258,13 @@ def report(results: list[Result], solvers: list[str], args: argparse.Namespace, 
              r.note.replace("|", "/")] for r in results]
     n_inst = len({r.instance for r in results})
     scope_txt = "the quick `--subset`" if args.subset else "the selected instances"
+    provenance = ""
+    if args.store:
+        dates = sorted({r.date[:10] for r in results if r.date})
+        commits = sorted({r.commit for r in results if r.commit})
+        provenance = (f" Results accumulated in the store `{args.store}` over the dates {', '.join(dates)} "
+                      f"(commits {', '.join(commits)}); within each invocation the solvers of an instance ran "
+                      "back to back; each row's date and commit are in the store.")
     lines = [
         f"## {args.section}: Solomon VRPTW and Cordeau PVRP vs best-known and peers",
         "",
@@ -221,7 +277,7 @@ def report(results: list[Result], solvers: list[str], args: argparse.Namespace, 
         "checker (`optimizer.routes.check`); distances are unrounded euclidean; gap = (distance - BKS) / BKS "
         "over feasible results only. BKS: Solomon `distonly_distance` (distance-only objective, any fleet "
         "size up to 25), Cordeau `bks.csv`. On Cordeau, `pyvrp` is a naive periodic baseline (greedy fixed "
-        "patterns, then PyVRP per day); OR-Tools and VROOM are VRPTW-only and not run there.",
+        "patterns, then PyVRP per day); OR-Tools and VROOM are VRPTW-only and not run there." + provenance,
         "",
         "Full run (hours): `python benchmarks/routes_bks.py --time-limit 60`.",
         "",
@@ -247,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
     ap.add_argument("--section", default="routes_bks", help="RESULTS.md section to write (default routes_bks)")
+    ap.add_argument("--store", default="", help="JSON-lines file keeping finished results across invocations")
+    ap.add_argument("--rerun", action="store_true", help="with --store: solve again what the store already holds")
     args = ap.parse_args(argv)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     bad = [s for s in solvers if s not in SOLVERS]
@@ -259,14 +317,25 @@ def main(argv: list[str] | None = None) -> int:
     insts = select(cat, names) if names else cat
     command = "python benchmarks/routes_bks.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
 
+    store = Path(args.store) if args.store else None
+    kept = load_store(store, args.time_limit, args.seed) if store else {}
+    commit, started = git_commit(), dt.datetime.now().isoformat(timespec="seconds")
     results: list[Result] = []
     print(f"{'instance':<8} {'solver':<10} {'distance':>10} {'BKS':>10} {'gap%':>7} {'routes':>6} feas  time")
     for inst in insts:
         problem = read_solomon(inst.path) if inst.fmt == "solomon" else read_cordeau_pvrp(inst.path)
         for s in solvers:
+            old = kept.get((inst.name, s))
+            if old is not None and not args.rerun:
+                results.append(old)
+                print(f"{inst.name:<8} {s:<10} (kept from the store: {old.date} {old.commit})", flush=True)
+                continue
             r = run_one(inst, problem, s, args.time_limit, args.seed)
             if r is None:
                 continue
+            r.commit, r.date = commit, started
+            if store is not None:
+                append_store(store, r, args.time_limit, args.seed)
             results.append(r)
             print(f"{r.instance:<8} {r.solver:<10} {fmt_opt(r.distance):>10} {fmt_opt(r.bks):>10} "
                   f"{fmt_opt(r.gap):>7} {r.vehicles if r.vehicles is not None else '-':>6} "
