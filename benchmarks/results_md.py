@@ -5,6 +5,8 @@ Each suite owns the block between ``<!-- BEGIN name -->`` and ``<!-- END name --
 
 from __future__ import annotations
 
+import fcntl
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -25,24 +27,30 @@ def machine() -> str:
                              cwd=RESULTS.parent, check=False).stdout.strip()
     except OSError:
         rev = "?"
-    import os
-
     return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"commit {rev or '?'}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
 def write_section(name: str, markdown: str) -> Path:
-    """Replace (or append) the section ``name`` of RESULTS.md with ``markdown``."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
+    """Replace (or append) the section ``name`` of RESULTS.md with ``markdown``.
+
+    Benchmarks running at the same time may write their sections concurrently: the read-modify-write
+    holds an exclusive lock on a sibling lock file and replaces RESULTS.md atomically, so no section is lost.
+    """
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{markdown.rstrip()}\n{end}"
-    if begin in text and end in text:
-        pre, rest = text.split(begin, 1)
-        _, post = rest.split(end, 1)
-        text = pre + block + post
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    with RESULTS.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
+        if begin in text and end in text:
+            pre, rest = text.split(begin, 1)
+            _, post = rest.split(end, 1)
+            text = pre + block + post
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        tmp = RESULTS.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, RESULTS)
     return RESULTS
 
 
