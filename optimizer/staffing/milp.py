@@ -137,6 +137,7 @@ def solve_milp(
     rated_cuts: Sequence[tuple[dict[str, float], dict[str, float]]] = (),
     warm: MilpResult | None = None,
     free_tail: bool = False,
+    tighten: bool = False,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -187,6 +188,10 @@ def solve_milp(
         Experimental variant (not the documented semantics): in the months whose deals would book
         after the horizon, volumes are 0 and producers' capacity rows are dropped, so a negative
         effective headcount (ramp-up loss of earlier back-fill) no longer forces a position there.
+    tighten
+        Raise the integer headcounts' lower bounds to :func:`optimizer.staffing.tighten.floors` (valid for
+        every integer staffing; with ``integer=False`` the LP is then a stronger bound of the MILP, not the
+        plain relaxation).
 
     Returns
     -------
@@ -204,6 +209,11 @@ def solve_milp(
     if "budget" in relaxed:
         budget = None
     cat = "Integer" if integer else "Continuous"
+    low: dict[Key, np.ndarray] = {}
+    if tighten:
+        from optimizer.staffing.tighten import floors
+
+        low = floors(prep, relax=relaxed, free_tail=free_tail)
     m = pulp.LpProblem("staffing", pulp.LpMaximize if mode == "max_revenue" else pulp.LpMinimize)
 
     n: dict[Key, list[pulp.LpVariable]] = {}
@@ -229,6 +239,9 @@ def solve_milp(
             tag = f"{rid}|{g}".replace(" ", "_")
             cats = [cat if int_months is None or t < int_months else "Continuous" for t in range(T)]
             nv = [pulp.LpVariable(f"n[{tag}|{t}]", role.min_headcount, maxn, cat=cats[t]) for t in range(T)]
+            if key in low:
+                for t in range(T if int_months is None else min(T, int_months)):
+                    nv[t].lowBound = max(float(role.min_headcount), float(low[key][t]))
             hv = [
                 # integer although the least hires max(0, n[t] - n[t-1]) are integer anyway: CBC proves
                 # infeasible plans (hiring limits) in a second with integer hires and not in 30 s without
