@@ -79,7 +79,7 @@ def floors(prep: Prepared, *, relax: Iterable[str] = (), free_tail: bool = False
                 for k, rk in enumerate(ramp):
                     if t - k < 0 or rk >= 1:
                         continue
-                    prev = cur if t - k == 0 else low[t - k - 1]
+                    prev = cur if t - k == 0 else float(low[t - k - 1])
                     loss += (1.0 - rk) * role.attrition * prev
                 need = float(math.ceil(loss - 1e-9)) if loss > 1e-9 else 0.0
                 if need > low[t]:
@@ -87,11 +87,11 @@ def floors(prep: Prepared, *, relax: Iterable[str] = (), free_tail: bool = False
                     changed = True
         for _i, rid, other, ratio, _kind in structure_pairs(prep):
             for g in prep.groups[rid]:
-                managed = (np.sum([lb[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
-                           else lb[(other, g)])
-                need = np.ceil(managed / ratio - 1e-9)
-                if np.any(need > lb[(rid, g)]):
-                    lb[(rid, g)] = np.maximum(lb[(rid, g)], need)
+                managed: np.ndarray = (np.sum([lb[(other, o)] for o in prep.groups[other]], axis=0)
+                                       if g == SHARED else lb[(other, g)])
+                need_r = np.ceil(managed / ratio - 1e-9)
+                if np.any(need_r > lb[(rid, g)]):
+                    lb[(rid, g)] = np.maximum(lb[(rid, g)], need_r)
                     changed = True
         if not changed:
             break
