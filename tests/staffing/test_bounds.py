@@ -95,3 +95,17 @@ def test_direction_lns_never_worse_stays_feasible_and_reaches_the_optimum_here()
     assert chk.status == "feasible" and chk.cost == pytest.approx(r.cost)
     assert exact.cost - 1e-6 <= r.cost < dec.result.cost
     assert r.cost == pytest.approx(exact.cost)  # on this instance one pass closes the gap
+
+
+def test_pair_lns_feasible_never_worse_and_deterministic() -> None:
+    prep = prepare(synthetic(3, 5, seed=3, plan_scale=0.6))
+    exact = solve_milp(prep, solver="cbc", gap=1e-9)
+    assert exact.status == "optimal"
+    dec = decompose(prep, gap=1e-9, solver="cbc")
+    runs = [improve_by_direction(prep, dec.result, solver="cbc", group=2, cuts=dec.rated_cuts) for _ in range(2)]
+    r = runs[0]
+    assert r.cost == runs[1].cost and all(np.array_equal(r.n[k], runs[1].n[k]) for k in r.n)
+    chk = staffing_volumes(prep, r.n, r.h)
+    assert chk.status == "feasible" and chk.cost == pytest.approx(r.cost)
+    assert exact.cost - 1e-6 <= r.cost <= dec.result.cost + 1e-6
+    assert r.cost == pytest.approx(exact.cost)  # pairs of three directions: every neighbourhood is nearly all
