@@ -79,6 +79,12 @@ class HttpStats:
             self.requests[key] = self.requests.get(key, 0) + 1
             self.seconds += dt
 
+    def reset(self) -> None:
+        """Forget every counted request (used after the start-up warm-up, which is not a client's)."""
+        with self.lock:
+            self.requests.clear()
+            self.seconds = 0.0
+
 
 def _json_bytes(status: int, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     data = json.dumps(body).encode()
@@ -395,9 +401,7 @@ async def _warm_up(app: FastAPI) -> None:
                         "state": {}, "extensions": {}}
         stats: HttpStats = state.http_stats
         await app(scope, receive, send)
-        with stats.lock:  # the warm-up is not a client's request
-            stats.requests.clear()
-            stats.seconds = 0.0
+        stats.reset()  # the warm-up is not a client's request
     except Exception:
         log.warning("warm-up failed (the first submissions will be slower)", exc_info=True)
 
