@@ -63,7 +63,7 @@ def test_whole_instance_group_reaches_the_exact_optimum() -> None:
     start = np.zeros(inst.n, dtype=np.int64)
     start[order[cut[0] + 1:]] = 1
     start[order[cut[1] + 1:]] = 2
-    a, med, stats = improve_groups(inst, start, None, lambda: False, q=3, time_per_group=30)
+    a, _, stats = improve_groups(inst, start, None, lambda: False, q=3, time_per_group=30)
     assign = {inst.ids[i]: inst.tids[a[i]] for i in range(inst.n)}
     assert max_dev(p, assign) <= 0.2 + 1e-9
     assert medoid_cost(p, assign) == pytest.approx(opt, rel=1e-7)
