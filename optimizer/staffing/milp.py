@@ -138,6 +138,7 @@ def solve_milp(
     warm: MilpResult | None = None,
     free_tail: bool = False,
     tighten: bool = False,
+    month_costs: dict[Key, np.ndarray] | None = None,
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -192,6 +193,9 @@ def solve_milp(
         Raise the integer headcounts' lower bounds to :func:`optimizer.staffing.tighten.floors` (valid for
         every integer staffing; with ``integer=False`` the LP is then a stronger bound of the MILP, not the
         plain relaxation).
+    month_costs
+        ``(role, group)`` -> ``(T,)`` extra cost per head and month added to the objective only (the reported
+        ``cost`` stays the model's): prices of a Lagrangian subproblem (:mod:`optimizer.staffing.proof`).
 
     Returns
     -------
@@ -276,8 +280,9 @@ def solve_milp(
                         coefs[var] = coefs.get(var, 0.0) - c * val
                     const -= c * bk
                 eff_d[key].append((coefs, const))
+            extra = month_costs.get(key) if month_costs is not None else None
             for t in range(T):
-                cost_c[nv[t]] = cost_c.get(nv[t], 0.0) + role.monthly_cost
+                cost_c[nv[t]] = cost_c.get(nv[t], 0.0) + role.monthly_cost + (0.0 if extra is None else extra[t])
                 cost_c[hv[t]] = cost_c.get(hv[t], 0.0) + role.hiring_cost
                 bc, bk = back[t]
                 for var, val in bc.items():
@@ -530,7 +535,7 @@ def solve_milp(
             res.plan_duals["budget"] = float(row.pi) * money * cost_scale
     with contextlib.suppress(TypeError):
         res.objective = float(pulp.value(m.objective))  # scaled; callers use cost / rev / shortfall
-    if name == "highs" and integer and mode == "min_cost" and res.objective is not None:
+    if name == "highs" and integer and mode == "min_cost" and res.objective is not None and month_costs is None:
         # HiGHS's proven dual bound, in cost units (same offset as the objective it reports)
         with contextlib.suppress(Exception):
             info = m.solverModel.getInfo()
@@ -554,11 +559,13 @@ def solve_best(
 
     For plain ``min_cost`` with several directions and direction-scoped producers the heuristic is
     the per-direction decomposition (:func:`optimizer.staffing.bounds.decompose`, then improved by
-    :func:`optimizer.staffing.bounds.improve_by_direction`), whose bounds also
+    :func:`optimizer.staffing.bounds.improve_by_direction`, one direction at a time, then pairs of
+    directions within ``lns_time_limit``), whose bounds also
     become valid inequalities of the exact MILP and give ``lower_bound``; it starts from the
     heuristic's staffing (MIP start). Otherwise fix-and-relax.
 
-    The exact MILP has a weak LP bound (many small roundings: a head per direction, one support
+    The exact MILP carries the headcount floors of :mod:`optimizer.staffing.tighten` (``tighten=True``).
+    It has a weak LP bound (many small roundings: a head per direction, one support
     person per few sellers, ramp coupling months) and CBC/HiGHS can take minutes to find a good
     integer answer on a year x several directions. So a fix-and-relax heuristic runs first
     (:func:`fix_and_relax`); the exact MILP then runs for ``exact_time_limit`` seconds and is kept
@@ -610,9 +617,14 @@ def solve_best(
             return dec.result
         heur, cuts = dec.result, dec.rated_cuts
         if heur.ok and (lns_time_limit is None or lns_time_limit > 0):
-            heur = improve_by_direction(prep, heur, time_limit=left(lns_time_limit), **kw)
+            t_lns = time.monotonic()
+            heur = improve_by_direction(prep, heur, time_limit=left(lns_time_limit), cuts=cuts, **kw)
+            # then pairs of directions (re-solved together with the shared roles) in the time left of the cap
+            rest = None if lns_time_limit is None else lns_time_limit - (time.monotonic() - t_lns)
+            if heur.ok and len(prep.dirs) > 2 and (rest is None or rest > 1.0):
+                heur = improve_by_direction(prep, heur, time_limit=left(rest), group=2, sweeps=1, cuts=cuts, **kw)
         if cuts:
-            lb = solve_milp(prep, mode=mode, integer=False, rated_cuts=cuts, time_limit=left(), **kw)
+            lb = solve_milp(prep, mode=mode, integer=False, rated_cuts=cuts, time_limit=left(), tighten=True, **kw)
             bound = lb.cost if lb.status == "optimal" else None
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
@@ -622,7 +634,7 @@ def solve_best(
     if heur.status == "infeasible" or (not exact and heur.ok):
         return heur
     full = solve_milp(prep, mode=mode, time_limit=left(exact_time_limit), rated_cuts=cuts,
-                      warm=heur if heur.ok else None, **kw)
+                      warm=heur if heur.ok else None, tighten=True, **kw)
     full.method = "exact" + (" (direction cuts, MIP start)" if cuts else "")
     known = [b for b in (bound, full.lower_bound) if b is not None]  # the cuts' LP, HiGHS's dual bound
     full.lower_bound = full.cost if full.status == "optimal" else (max(known) if known else None)
