@@ -109,3 +109,19 @@ def test_pair_lns_feasible_never_worse_and_deterministic() -> None:
     assert chk.status == "feasible" and chk.cost == pytest.approx(r.cost)
     assert exact.cost - 1e-6 <= r.cost <= dec.result.cost + 1e-6
     assert r.cost == pytest.approx(exact.cost)  # pairs of three directions: every neighbourhood is nearly all
+
+
+def test_month_costs_price_the_objective_only(small: Prepared) -> None:
+    """A constant month price equals a higher monthly cost of the role; the reported cost stays the model's."""
+    extra = {("telesales", did): np.full(small.T, 700.0) for did in small.dirs}
+    priced = solve_milp(small, solver="cbc", gap=1e-9, month_costs=extra)
+    data = small.problem.model_dump(exclude_none=True)
+    for r in data["roles"]:
+        if r["id"] == "telesales":
+            r["monthly_cost"] += 700.0
+    raised = solve_milp(prepare(StaffingProblem.model_validate(data)), solver="cbc", gap=1e-9)
+    assert priced.status == raised.status == "optimal"
+    ts = sum(priced.n[("telesales", did)].sum() for did in small.dirs)
+    assert priced.cost + 700.0 * ts == pytest.approx(raised.cost, abs=1e-3)
+    chk = staffing_volumes(small, priced.n, priced.h)
+    assert chk.status == "feasible" and chk.cost == pytest.approx(priced.cost)
