@@ -842,6 +842,15 @@ def solve_routes(
         for o in range(g.n)
     )
     margin = min(1.0, 0.05 * time_limit)
+    # groups where many outlets have a pattern choice and a region candidate routes in a short
+    # time: joint region re-assignments (larger ones keep the moves, then day-judged moves)
+    gap_groups = {
+        gi for gi in period_groups
+        if PATTERN_GAP and KICK_AFTER_STALL
+        and sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
+        > KICK_ONLY_FRACTION * groups[gi].n
+        and sum(groups[gi].visits) / GAP_VISITS_PER_SECOND <= GAP_MAX_SHARE * time_limit
+    }
     relax_groups = (
         {gi for gi in period_groups if period_input(plans[gi], relax=True) is not None} if RELAX_SHARE > 0 else set()
     )
@@ -931,9 +940,7 @@ def solve_routes(
         if not rep.should_stop:
             left = rep.time_left() - margin
             share = ROUTING_SHARE if multi_pattern else 1.0
-            if PATTERN_GAP and KICK_AFTER_STALL and any(
-                    sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
-                    > KICK_ONLY_FRACTION * groups[gi].n for gi in period_groups):
+            if gap_groups:
                 share = GAP_ROUTING_SHARE
             rep.update("routing", best=current(), force=True, message=f"{len(all_days)} day sub-problems")
             saved: dict[int, tuple[float, tuple[object, ...]]] = {}
@@ -967,8 +974,11 @@ def solve_routes(
         # groups with many pattern choices: day-judged moves once a round of moves and ruin & recreate found nothing
         stall_groups = {gi for gi, c in n_choice.items() if KICK_AFTER_STALL and gi not in kick_groups and c > 0}
         guided_groups: set[int] = set()
-        if PATTERN_GAP and GAP_AFTER_ROUNDS == 0:
-            guided_groups, kick_only, stall_groups = stall_groups, kick_only | stall_groups, set()
+        if GAP_AFTER_ROUNDS == 0:
+            # from the start where every visit is planned (else the moves insert the missing ones first)
+            ready = {gi for gi in stall_groups & gap_groups
+                     if not any(plans[gi].missing(o) for o in range(groups[gi].n))}
+            guided_groups, kick_only, stall_groups = ready, kick_only | ready, stall_groups - ready
         tabu: dict[int, set[tuple[int, tuple[int, ...]]]] = {gi: set() for gi in range(len(plans))}
         while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:
             rounds += 1
@@ -1014,7 +1024,7 @@ def solve_routes(
                 rep.update("improve", best=current())
             # pattern changes judged by re-routing the days they touch
             for gi in sorted(guided_groups):
-                if PATTERN_GAP:
+                if gi in gap_groups:
                     k_ok, k_tried = gap_moves(plans, gi, runner, rep, margin,
                                               time.monotonic() + rep.time_left() / len(guided_groups),
                                               seed + 1009 * rounds, nw)
@@ -1078,14 +1088,18 @@ def solve_routes(
             if changed and left > 0.3:
                 route_days(sorted(changed), min(left, max(0.5, left * 0.3)))
             rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} moves")
-            after = GAP_AFTER_ROUNDS if PATTERN_GAP else KICK_AFTER_ROUNDS
-            if stall_groups and (not improved or rounds >= after):
+            if stall_groups:
+                # gap groups switch after GAP_AFTER_ROUNDS (at least 1) rounds once every visit is
+                # planned; the others after KICK_AFTER_ROUNDS rounds or a round without improvement
+                ready = {gi for gi in stall_groups if (
+                    rounds >= max(1, GAP_AFTER_ROUNDS) and not any(plans[gi].missing(o) for o in range(groups[gi].n))
+                    if gi in gap_groups else not improved or rounds >= KICK_AFTER_ROUNDS)}
                 if GUIDED_MOVES:
-                    guided_groups = guided_groups | stall_groups
+                    guided_groups = guided_groups | ready
                 else:
-                    kick_groups = kick_groups | stall_groups
-                kick_only = kick_only | stall_groups
-                stall_groups = set()
+                    kick_groups = kick_groups | ready
+                kick_only = kick_only | ready
+                stall_groups = stall_groups - ready
         stages["improve"] = time.monotonic() - t0
     finally:
         runner.close()
