@@ -311,6 +311,7 @@ def test_region_reassignments_keep_plans_feasible(monkeypatch: pytest.MonkeyPatc
     import optimizer.routes.solver as solver_mod
 
     monkeypatch.setattr(solver_mod, "GAP_MIN_SECONDS", 0.3)
+    monkeypatch.setattr(solver_mod, "GAP_VISITS_PER_SECOND", 100.0)  # 24 visits: a candidate fits 0.1 of 5 s
     p = _mixed_problem(8)
     s = _checked(p, time_limit=5.0)
     assert s.unassigned == []
