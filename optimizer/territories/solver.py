@@ -50,11 +50,11 @@ from optimizer.model.territories import (
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.territories.alloc import State, cost_matrix, solve_allocation
 from optimizer.territories.bound import bound_applicable, lagrangian_bound
-from optimizer.territories.centres import centre_search, large_search
 from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
 from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
-from optimizer.territories.locate import location_allocation, pmedian_exact
+from optimizer.territories.locate import pmedian_exact
+from optimizer.territories.parallel import default_workers, multi_start
 
 DEFAULT_TIME_LIMIT = 30.0
 EXACT_FIXED_MAX_PAIRS = 20_000
@@ -64,6 +64,7 @@ FLOW_SEARCH_MAX_PAIRS = 100_000
 BOUND_MAX_UNITS = 5_000
 BOUND_TIME_SHARE = 0.1
 PARETO_GRID = 18
+SEARCH_WAIT_SHARE = 0.85
 
 
 def _fallback(inst: Instance, cost: FloatArray) -> IntArray:
@@ -97,8 +98,8 @@ def _solve_fixed(inst: Instance, rep: Reporter, stats: dict[str, object]) -> tup
     return st.a, proven
 
 
-def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
-                stats: dict[str, object]) -> tuple[IntArray, IntArray, bool]:
+def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator, stats: dict[str, object], *,
+                seed: int = 0, workers: int = 1) -> tuple[IntArray, IntArray, bool]:
     if inst.n <= EXACT_PMEDIAN_MAX_UNITS and not (inst.current >= 0).any() and inst.max_moved is None:
         a, proven = pmedian_exact(inst, max(0.2, rep.time_left() * 0.7))
         if a is not None:
@@ -112,27 +113,36 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator,
     kk = None if inst.k <= 12 else 10
     # keep some of the budget for contiguity repair, the bound LP and the metrics
     budget = None if rep.time_limit is None else 0.75 * rep.time_limit
+    deadline = None if budget is None else rep.t0 + budget
 
     def stop() -> bool:
         return rep.should_stop or (budget is not None and rep.elapsed() > budget)
 
+    kw: dict[str, object] = {"kk": kk}
     if inst.n * inst.k <= FLOW_SEARCH_MAX_PAIRS and not (inst.current >= 0).any():
         stats["method"] = "vertex substitution on the balanced transport flow + Hess re-centring (iterated)"
-        a, med, _, runs = centre_search(inst, rng, stop, on_best, kk=kk)
-        stats["descents"] = runs  # one substitution search per descent
-        return a, med, False
-    if not (inst.current >= 0).any():
+        kind = "centre"
+    elif not (inst.current >= 0).any():
         stats["method"] = ("Hess on the balanced transport flow + vertex substitution on territory neighbourhoods "
                            "(large instance)")
+        kind = "large"
         # about 40 % of the search budget on Hess starts, the rest on substitution around the best
-        t_starts = rep.elapsed() + 0.4 * max(0.0, (budget or 0.0) - rep.elapsed())
-        a, med, _, runs = large_search(inst, rng, stop, on_best, kk=kk,
-                                       starts_done=(lambda: rep.elapsed() > t_starts) if budget else None)
-        stats["descents"] = runs
-        return a, med, False
-    a, med, _, runs = location_allocation(inst, rng, stop, on_best, kk=kk)
-    stats["descents"] = runs
-    return a, med, False
+        if budget is not None:
+            kw["t_starts"] = rep.t0 + rep.elapsed() + 0.4 * max(0.0, budget - rep.elapsed())
+    else:
+        kind = "locate"
+    # a child's answer is taken until 85 % of the time limit (the rest is for the bound and the metrics)
+    wait_until = None if rep.time_limit is None else rep.t0 + SEARCH_WAIT_SHARE * rep.time_limit
+    ms = multi_start(kind, inst, rng, seed, stop, lambda: rep.stop_requested, on_best, deadline=deadline,
+                     workers=workers, kw=kw, wait_until=wait_until)
+    stats["descents"] = ms.best.runs  # of the winning search: one substitution search / Hess start per descent
+    stats["searches"] = ms.started
+    if ms.started > 1:
+        stats["search_objectives"] = [round(v, 6) for v in ms.objectives]
+        stats["search_winner"] = ms.winner
+        stats["search_cpu_s"] = round(ms.cpu_s, 3)
+        stats["search_start_method"] = ms.start_method
+    return ms.best.a, ms.best.med, False
 
 
 def _pareto(inst: Instance, dist: FloatArray, rep: Reporter, exact: bool) -> list[ParetoPoint]:
@@ -228,6 +238,7 @@ def solve_territories(
     time_limit: float = DEFAULT_TIME_LIMIT,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> TerritoriesSolution:
     """Split units into balanced, compact territories.
 
@@ -243,6 +254,10 @@ def solve_territories(
         the iterated local search at a different descent).
     progress
         Callback receiving :class:`~optimizer.progress.ProgressEvent`; return False to stop early.
+    workers
+        Parallel searches for chosen centres (:mod:`optimizer.territories.parallel`; default 2 on a
+        machine with 2 or more cores, else 1): each runs for the whole search budget with its own seed
+        derived from ``seed`` and the best answer is kept; 1 runs a single search in this process.
 
     Returns
     -------
@@ -263,7 +278,8 @@ def solve_territories(
     if inst.fixed:
         a, proven = _solve_fixed(inst, rep, stats)
     else:
-        a, med, proven = _solve_free(inst, rep, rng, stats)
+        a, med, proven = _solve_free(inst, rep, rng, stats, seed=seed,
+                                     workers=default_workers() if workers is None else max(1, int(workers)))
 
     def centre_dist(m: IntArray | None) -> FloatArray:
         if inst.dist is not None:
