@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import resource
 import sys
 import time
 from collections import deque
@@ -42,6 +43,8 @@ from optimizer.territories.datasets import (
 )
 
 LP_BOUNDS = {(500, 1): 70.22, (500, 2): 73.86, (500, 3): 76.38}  # dataset README (valid LP bounds on disp)
+# set-partitioning Lagrangian bounds measured by benchmarks/territories_bound.py (section territories_dw_bound)
+DW_BOUNDS = {(500, 1): 70.216, (500, 2): 73.863, (500, 3): 76.193, (2000, 1): 52.184, (2000, 2): 53.333}
 TAU = 0.05
 
 
@@ -244,6 +247,53 @@ def bound_row(name: str, xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: int,
             f"{1.03 * (readme or lb):.3f}"]
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (the parallel searches)."""
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def multistart(args: argparse.Namespace) -> None:
+    """One search vs parallel searches (``--workers``) per instance and seed; section territories_multistart."""
+    rows: list[list[object]] = []
+    for n in args.sizes:
+        p = 10 if n == 500 else 20
+        for s in args.seeds or ([1, 2, 3] if n == 500 else [1, 2]):
+            xy, w, pot = clustered_units(n, s)
+            prob = clustered_problem(xy, w, pot, p, TAU)
+            tl = args.time_limit if n == 500 else 3 * args.time_limit
+            for seed in args.multistart:
+                got: dict[int, float] = {}
+                for wk in args.workers:
+                    t0, c0 = time.monotonic(), _cpu()
+                    sol = solve_territories(prob, time_limit=tl, seed=seed, workers=wk)
+                    el, cpu = time.monotonic() - t0, _cpu() - c0
+                    disp = float(sol.objective or 0.0) / float(w.sum())
+                    got[wk] = disp
+                    dw = DW_BOUNDS.get((n, s))
+                    objs = sol.stats.get("search_objectives")
+                    per = "/".join(f"{float(v) / float(w.sum()):.3f}" for v in objs) if isinstance(objs, list) else ""
+                    rows.append([f"n{n}_s{s}", seed, wk, f"{tl:g}", f"{el:.1f}", f"{cpu:.1f}", f"{disp:.3f}",
+                                 f"{sol.metrics.workload_max_dev:.4f}", per, sol.stats.get("search_winner", ""),
+                                 f"{disp / dw - 1:+.2%}" if dw else "",
+                                 f"{disp / got[args.workers[0]] - 1:+.2%}" if wk != args.workers[0] else ""])
+                    print(" | ".join(str(x) for x in rows[-1]), flush=True)
+    md = table(["instance", "seed", "workers", "limit s", "wall s", "CPU s", "disp", "bal_w", "per search",
+                "winner", "vs DW bound", f"vs workers={args.workers[0]}"], rows)
+    print(md)
+    if not args.no_write:
+        cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
+        write_section("territories_multistart", (
+            f"## territories: multi-start on both cores\n\nCommand: `{cmd}`\n\nMachine: {machine()}\n\n"
+            "`solve_territories(..., workers=W)`: W searches with seeds derived from the solve's seed, search 0 in "
+            "the calling process, the others in spawned processes, all until the same deadline (75 % of the limit); "
+            "the best is kept (optimizer/territories/parallel.py). `CPU s`: CPU seconds of the solve including its "
+            "child processes (the machine was shared: wall seconds say little, CPU seconds say what the run "
+            "consumed). `per search`: each search's disp before the final polish; `vs DW bound`: disp / the "
+            "set-partitioning bound of the territories_dw_bound section - 1.\n\n" + md + "\n"))
+
+
 def main() -> None:
     """Parse arguments, run, print and write the RESULTS.md section."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -257,7 +307,13 @@ def main() -> None:
     ap.add_argument("--bound-time", type=float, nargs=3, default=[30.0, 60.0, 0.0],
                     help="seconds for our Lagrangian LP bound at n=500, n=2000 and generated sizes (0: skip)")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    ap.add_argument("--multistart", type=int, nargs="*", default=None,
+                    help="solve seeds: compare --workers parallel searches instead (section territories_multistart)")
+    ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts compared by --multistart")
     args = ap.parse_args()
+    if args.multistart:
+        multistart(args)
+        return
     rows: list[dict[str, object]] = []
     bounds: list[list[object]] = []
     base = baseline_csv()
