@@ -8,18 +8,25 @@ search index, so the result is a deterministic function of the seed whenever no 
 deadline (each search is deterministic given its seed; a child is stopped early only when the caller
 asks to stop).
 
-Children are spawned (a fresh interpreter: about a second of imports, during which search 0 already
-runs), never forked: a forked child deadlocked in the OpenMP runtime once this process had run k-means
-threads. A child that cannot start, fails or misses the deadline is ignored, and its answer is simply lost.
+Children are fresh interpreters (``python -m optimizer.territories.parallel``, the instance passed in a
+temporary pickle, the answer read from their stdout): about a second of imports, during which search 0
+already runs. ``multiprocessing`` is not used: a forked child deadlocked in the OpenMP runtime once this
+process had run k-means threads, and a spawned one re-imports the caller's main script (running an
+unguarded script's top level again). A child that cannot start, fails or misses the deadline is ignored
+and its answer lost; a stop request ends the children at once.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,20 +110,64 @@ def _viol(s: SearchAnswer | None) -> float:
     return s.violation if s.violation > 1e-9 else 0.0
 
 
-def _child(kind: str, inst: Instance, seed: int, index: int, deadline: float | None, cancel: Any,
-           kw: dict[str, Any], conn: Any) -> None:
-    """Entry point of a child search: sends its :class:`SearchAnswer` (or None on failure) through ``conn``."""
+def _child_main(path: str) -> None:
+    """Entry point of a child search (``python -m optimizer.territories.parallel PAYLOAD``).
+
+    Reads ``(kind, inst, seed, index, deadline, kw)`` from the pickle at ``path`` and writes the answer as a
+    pickled tuple of plain values to stdout.
+    """
+    with open(path, "rb") as f:
+        kind, inst, seed, index, deadline, kw = pickle.load(f)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
+
+    def stop() -> bool:
+        return deadline is not None and time.monotonic() > deadline
+
+    ans = _run(kind, inst, rng, stop, None, kw)
+    out = (ans.a, ans.med, ans.objective, ans.runs, ans.violation, ans.cpu_s)
+    sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+
+
+def _start_child(kind: str, inst: Instance, seed: int, index: int, deadline: float | None,
+                 kw: dict[str, Any]) -> tuple[subprocess.Popen[bytes], str] | None:
+    """Start search ``index`` in a fresh interpreter; None when it cannot be started."""
+    fd, path = tempfile.mkstemp(prefix="salesplan-territories-", suffix=".pkl")
     try:
-        rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((kind, inst, seed, index, deadline, kw), f, protocol=pickle.HIGHEST_PROTOCOL)
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])  # the directory holding the optimizer package
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        proc = subprocess.Popen([sys.executable, "-m", "optimizer.territories.parallel", path],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    except OSError:
+        os.unlink(path)
+        return None
+    return proc, path
 
-        def stop() -> bool:
-            return bool(cancel.is_set()) or (deadline is not None and time.monotonic() > deadline)
 
-        conn.send(_run(kind, inst, rng, stop, None, kw))
-    except Exception:  # the caller ignores a failed child
-        conn.send(None)
+def _collect(proc: subprocess.Popen[bytes], path: str, until: float | None) -> SearchAnswer | None:
+    """The child's answer if it arrives before ``until`` (monotonic); the child is killed otherwise."""
+    ans: SearchAnswer | None = None
+    try:
+        wait = None if until is None else max(0.05, until - time.monotonic())
+        out, _ = proc.communicate(timeout=wait)
+        if proc.returncode == 0 and out:
+            a, med, obj, runs, viol, cpu = pickle.loads(out)
+            ans = SearchAnswer(np.asarray(a, dtype=np.int64), np.asarray(med, dtype=np.int64), float(obj), int(runs),
+                               float(viol), float(cpu))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+    except Exception:  # a garbled answer is a lost answer
+        ans = None
     finally:
-        conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.unlink(path)
+    return ans
 
 
 def multi_start(kind: str, inst: Instance, rng: np.random.Generator, seed: int, stop: Callable[[], bool],
@@ -140,7 +191,7 @@ def multi_start(kind: str, inst: Instance, rng: np.random.Generator, seed: int, 
     stop
         Stop test of search 0 (deadline or stop request).
     cancelled
-        True when the caller asked to stop: the children are then told to stop too.
+        True when the caller asked to stop: the children are then ended at once (their answers lost).
     on_best
         Progress of search 0.
     deadline
@@ -161,40 +212,17 @@ def multi_start(kind: str, inst: Instance, rng: np.random.Generator, seed: int, 
         The winner, every search's objective and the CPU seconds of all searches.
     """
     kw = kw or {}
-    children: list[tuple[int, Any, Any]] = []
-    cancel: Any = None
-    method = ""
+    children: list[tuple[subprocess.Popen[bytes], str]] = []
     if workers > 1 and inst.n >= MIN_UNITS:
-        method = "spawn"  # never fork: OpenMP (k-means) or HiGHS threads of this process deadlock a forked child
-        ctx: Any = mp.get_context(method)
-        cancel = ctx.Event()
         for i in range(1, workers):
-            try:
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(kind, inst, seed, i, deadline, cancel, kw, send),
-                                   name=f"salesplan-territories-search-{i}", daemon=True)
-                proc.start()
-                send.close()
-                children.append((i, proc, recv))
-            except (OSError, AssertionError, ValueError):  # e.g. a daemonic worker may not have children
-                break
+            started = _start_child(kind, inst, seed, i, deadline, kw)
+            if started is not None:
+                children.append(started)
     answers: list[SearchAnswer | None] = [_run(kind, inst, rng, stop, on_best, kw)]
-    if cancel is not None and cancelled():
-        cancel.set()
-    for _, proc, recv in children:
-        until = wait_until if wait_until is not None else (None if deadline is None else deadline + JOIN_GRACE)
-        wait = None if until is None else max(0.05, until - time.monotonic())
-        ans: SearchAnswer | None = None
-        try:
-            if recv.poll(wait):
-                ans = recv.recv()
-        except (EOFError, OSError):
-            ans = None
-        if ans is None and proc.is_alive():
-            proc.terminate()
-        proc.join(timeout=1.0)
-        recv.close()
-        answers.append(ans)
+    until = wait_until if wait_until is not None else (None if deadline is None else deadline + JOIN_GRACE)
+    for proc, path in children:
+        # a stop request: the children are ended, the answer is search 0's
+        answers.append(_collect(proc, path, time.monotonic() if cancelled() else until))
     best_i = min((i for i, s in enumerate(answers) if s is not None),
                  key=lambda i: (_viol(answers[i]), answers[i].objective, i))  # type: ignore[union-attr]
     best = answers[best_i]
@@ -202,7 +230,12 @@ def multi_start(kind: str, inst: Instance, rng: np.random.Generator, seed: int, 
     return MultiStartResult(best=best, winner=best_i,
                             objectives=[s.objective if s is not None else float("inf") for s in answers],
                             cpu_s=float(sum(s.cpu_s for s in answers if s is not None)),
-                            started=1 + len(children), start_method=method)
+                            started=1 + len(children), start_method="subprocess" if children else "")
 
 
 __all__ = ["MultiStartResult", "SearchAnswer", "default_workers", "multi_start"]
+
+if __name__ == "__main__":  # a child search
+    from optimizer.territories.parallel import _child_main as _entry  # the package's class, not __main__'s
+
+    _entry(sys.argv[1])
