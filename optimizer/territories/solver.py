@@ -10,6 +10,9 @@ Strategy
   (:mod:`optimizer.territories.centres`: global flow up to ``FLOW_SEARCH_MAX_PAIRS`` unit/territory
   pairs, neighbourhood flows above); with a current alignment (locks, move caps and costs), Hess
   location-allocation followed by iterated local search on the centres (:mod:`optimizer.territories.locate`).
+* Multi-start: with centres chosen by the solver, ``workers`` searches (default 2 on a machine with 2 or
+  more cores) run in parallel processes with seeds derived from ``seed``, until the same deadline, and
+  the best answer is kept (:mod:`optimizer.territories.parallel`); ``workers=1`` is the single search.
 * Contiguity: detached pieces are handed to a neighbouring territory, then balance is repaired and
   the local search continues with contiguity-preserving moves only.
 
