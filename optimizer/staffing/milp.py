@@ -83,6 +83,8 @@ class MilpResult:
     method: str = "exact"
     plan_duals: dict[str, float] = field(default_factory=dict)
     lower_bound: float | None = None
+    struct_duals: dict[tuple[int, int], float] = field(default_factory=dict)
+    """LP only: ``(structure index, month)`` -> dual of a shared role's span/support row, in cost per head."""
 
     @property
     def ok(self) -> bool:
@@ -182,7 +184,8 @@ def solve_milp(
         Valid inequalities (``min_cost``), each ``(rates, {direction id: bound})``: a lower bound on a
         direction's cost with its roles' monthly costs raised by the shared-role ``rates``
         (:func:`optimizer.staffing.bounds.shared_rates`), e.g.
-        :attr:`optimizer.staffing.bounds.Decomposition.rated_cuts`.
+        :attr:`optimizer.staffing.bounds.Decomposition.rated_cuts`; a rate may be a ``(T,)`` array (a price
+        per month, :func:`optimizer.staffing.bounds.month_price_cuts`).
     warm
         A feasible staffing (e.g. fix-and-relax) given to the solver as a MIP start (headcount and hires).
     free_tail
@@ -310,7 +313,8 @@ def solve_milp(
                     role = prep.roles[rid]
                     nv, hv = n[(rid, did)], h[(rid, did)]
                     for t in range(T):
-                        cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + w) * cut_scale
+                        wt = float(w[t]) if isinstance(w, np.ndarray) else w  # a month-by-month price
+                        cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + wt) * cut_scale
                         cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
                         bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
                         for var, val in bc.items():
@@ -530,6 +534,12 @@ def solve_milp(
             if row is not None and row.pi is not None:
                 # d cost / d (deals) in scaled units -> cost per currency unit of plan
                 res.plan_duals[p.directions[d].id] = float(row.pi) / cost_scale / float(deal[d])
+        for idx, rid, _other, _ratio, _kind in structure_pairs(prep):
+            if prep.roles[rid].scope == "shared":
+                for t in range(T):
+                    row = _row(m, f"struct_{idx}|{t}_")
+                    if row is not None and row.pi is not None:
+                        res.struct_duals[(idx, t)] = float(row.pi) / cost_scale
         row = _row(m, "budget")
         if row is not None and row.pi is not None and mode == "max_revenue":
             res.plan_duals["budget"] = float(row.pi) * money * cost_scale

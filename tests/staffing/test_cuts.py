@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from optimizer.model.staffing import StaffingProblem
-from optimizer.staffing.bounds import decompose, direction_problem, idle_shared, shared_rates
+from optimizer.staffing.bounds import decompose, direction_problem, idle_shared, month_price_cuts, shared_rates
 from optimizer.staffing.examples import synthetic
 from optimizer.staffing.milp import solve_milp
 from optimizer.staffing.prep import prepare
@@ -120,3 +120,41 @@ def test_idle_director_is_left_out_and_tightens_the_bound() -> None:
     lb_old = solve_milp(prep, integer=False, rated_cuts=old.rated_cuts).cost
     assert lb_old - 1e-6 <= lb_new <= exact.cost + 1e-6
     assert lb_new > lb_old + 1.0  # the director priced per head lets the LP pad the cuts with heads
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_month_priced_cuts_keep_the_brute_force_optimum(seed: int) -> None:
+    data = instance(seed)
+    want = brute_force(data)
+    prep = prepare(StaffingProblem.model_validate(data))
+    base = decompose(prep, gap=1e-9, solver="cbc").rated_cuts
+    lp = solve_milp(prep, integer=False, rated_cuts=base, tighten=True)
+    cuts = month_price_cuts(prep, base, solver="cbc")
+    assert len(cuts) == len(base) + 1
+    rates, family = cuts[-1]
+    assert set(family) == set(prep.dirs) and rates["ts"].shape == (T,)
+    # any prices give valid cuts: also a random month-by-month family
+    rng = np.random.default_rng(100 + seed)
+    rand = {"head": rng.uniform(0, 2_000, T), "am": np.zeros(T), "ts": rng.uniform(0, 600, T)}
+    zero = {r: 0.0 for r in rand}
+    rfam = {}
+    for d, did in enumerate(prep.dirs):
+        z = solve_milp(prepare(direction_problem(prep, d, zero)), solver="cbc", gap=1e-9,
+                       month_costs={(r, did): pr for r, pr in rand.items()})
+        assert z.status == "optimal"
+        rfam[did] = z.cost + sum(float(pr @ z.n[(r, did)]) for r, pr in rand.items())
+    cuts.append((rand, rfam))
+    bound = solve_milp(prep, integer=False, rated_cuts=cuts, tighten=True)
+    assert lp.cost - 1e-3 <= bound.cost <= want + 1e-3  # LP tolerances: a few 1e-4 on 5e4
+    exact = solve_milp(prep, solver="cbc", gap=1e-9, rated_cuts=cuts, tighten=True)
+    assert exact.status == "optimal" and exact.cost == pytest.approx(want, abs=1e-3)
+
+
+def test_month_prices_come_from_the_shared_rows() -> None:
+    """Not vacuous: the shared assistants' rows carry positive duals, so the new family is priced."""
+    prices = []
+    for seed in range(6):
+        prep = prepare(StaffingProblem.model_validate(instance(seed)))
+        cuts = month_price_cuts(prep, [], solver="cbc")
+        prices.append(float(cuts[-1][0]["ts"].sum()))
+    assert max(prices) > 0
