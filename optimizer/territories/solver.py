@@ -310,11 +310,16 @@ def solve_territories(
 
     # bound
     lower: float | None = None
+
+    def wrap_up(cap: float) -> float:
+        """Seconds for a closing LP: up to ``cap`` and the time left (+5 s), 1 s after a stop request."""
+        return 1.0 if rep.stop_requested else max(1.0, min(cap, rep.time_left() + 5))
+
     pairs = inst.n * inst.k
     if inst.fixed:
         if pairs <= FULL_LP_MAX_PAIRS:
             lp = solve_allocation(inst, cost_matrix(inst, dist_now), integral=False, kk=None,
-                                  time_limit=max(1.0, min(60.0, rep.time_left() + 5)))
+                                  time_limit=wrap_up(60.0))
             lower = lp.value
             stats["bound_kind"] = "allocation LP over all unit/territory pairs: valid lower bound (contiguity ignored)"
         else:
@@ -324,13 +329,15 @@ def solve_territories(
     else:
         if pairs <= FULL_LP_MAX_PAIRS:
             lp = solve_allocation(inst, cost_matrix(inst, dist_now), integral=False, kk=None,
-                                  time_limit=max(1.0, min(60.0, rep.time_left() + 5)))
+                                  time_limit=wrap_up(60.0))
             stats["lp_final_centres"] = lp.value
         if proven:
             lower = ev.objective
             stats["bound_kind"] = "exact p-median MIP proved optimal"
         elif bound_applicable(inst) and inst.n <= BOUND_MAX_UNITS:
             budget = max(0.2, min(BOUND_TIME_SHARE * (rep.time_limit or DEFAULT_TIME_LIMIT), rep.time_left()))
+            if rep.stop_requested:  # the user asked to stop: a quick bound only
+                budget = 0.2
             lb = lagrangian_bound(inst, time_limit=budget, upper=ev.objective)
             if lb is not None and np.isfinite(lb.value):
                 lower = min(lb.value, ev.objective)

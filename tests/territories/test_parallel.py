@@ -46,3 +46,21 @@ def test_solve_with_two_workers_is_balanced_and_reports_both_searches() -> None:
     assert isinstance(objs, list) and len(objs) == 2
     # the answer is at least as good as the winning search (the final polish can only improve it)
     assert s.objective <= min(objs) * (1 + 1e-6)
+
+
+@pytest.mark.timeout(300)
+def test_stop_request_ends_the_child_and_returns_a_balanced_answer() -> None:
+    p = random_problem(230, 4, 23, 0.05)
+    events: list[str] = []
+
+    def progress(ev: object) -> bool:
+        stage = getattr(ev, "stage", "")
+        events.append(stage)
+        return stage != "improve"  # stop at the first improvement
+
+    s = solve_territories(p, time_limit=120, seed=1, workers=2, progress=progress)
+    assert "improve" in events
+    assert max_dev(p, s.assignment) <= 0.05 + 1e-9
+    assert s.stats["searches"] == 2
+    objs = s.stats["search_objectives"]
+    assert isinstance(objs, list) and objs[1] == float("inf")  # the child was ended, its answer dropped
