@@ -284,7 +284,7 @@ def multistart(args: argparse.Namespace) -> None:
     print(md)
     if not args.no_write:
         cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
-        write_section("territories_multistart", (
+        write_section(args.section, (
             f"## territories: multi-start on both cores\n\nCommand: `{cmd}`\n\nMachine: {machine()}\n\n"
             "`solve_territories(..., workers=W)`: W searches with seeds derived from the solve's seed, search 0 in "
             "the calling process, the others in spawned processes, all until the same deadline (75 % of the limit); "
@@ -310,6 +310,7 @@ def main() -> None:
     ap.add_argument("--multistart", type=int, nargs="*", default=None,
                     help="solve seeds: compare --workers parallel searches instead (section territories_multistart)")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts compared by --multistart")
+    ap.add_argument("--section", default="territories_multistart", help="RESULTS.md section of --multistart")
     args = ap.parse_args()
     if args.multistart:
         multistart(args)
