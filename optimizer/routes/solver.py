@@ -26,7 +26,12 @@ Stages
    other whole-horizon groups with multi-visit outlets, once the moves stall (or after
    ``KICK_AFTER_ROUNDS`` rounds) the rounds switch to day-judged pattern moves: a change chosen by
    its capacity-relaxed estimate (removal gains against cheapest insertions) is kept only when
-   re-routing the days it touches (day VRP, both cores) lowers the total.
+   re-routing the days it touches (day VRP, both cores) lowers the total. Where such a group is
+   small enough for a horizon-wide VRP run of a few seconds (``gap_groups``), the rounds switch
+   instead to joint region re-assignments (:mod:`optimizer.routes.patterngap`): a region of
+   nearby outlets gets new patterns and vehicles from a small MIP with exact vehicle capacities,
+   one candidate per core is routed by a short horizon-wide VRP, the best is kept when it lowers
+   the total (``PATTERN_GAP``, off by default: it measured no better).
 
 Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
 they are feasible before the construction inserts the rest. A planned required visit is never
@@ -94,9 +99,12 @@ KICK_AFTER_ROUNDS = 2
 GUIDED_MOVES = True
 #: Those groups get joint region re-assignments instead (:mod:`optimizer.routes.patterngap`): a
 #: region of nearby outlets is re-assigned patterns and vehicles by a small MIP with exact
-#: vehicle capacities, then the whole-horizon VRP (both cores, one candidate each) judges it;
-#: these run until the time limit in place of the day-judged moves.
-PATTERN_GAP = True
+#: vehicle capacities, then the whole-horizon VRP (both cores, one candidate each) judges it, in
+#: place of the day-judged moves on groups small enough for a candidate run of a few seconds.
+#: Off: at 60 s on p02/p05/p10 (2 seeds, loaded machine, back to back with the path before) they
+#: measured no better: from the first round 5.81/4.84, 4.43/4.48, 10.58/8.84 % and after one round
+#: 4.90/5.73, 4.70/4.09, 7.88/6.49 % against 5.02/5.01, 4.43/3.71, 5.46/6.49 % without.
+PATTERN_GAP = False
 #: Seconds of whole-horizon VRP per region candidate: visits / GAP_VISITS_PER_SECOND, at least
 #: GAP_MIN_SECONDS, at most GAP_MAX_SHARE of the time limit.
 GAP_MIN_SECONDS = 2.5
@@ -104,10 +112,12 @@ GAP_VISITS_PER_SECOND = 40.0
 GAP_MAX_SHARE = 0.1
 #: The region re-assignments start after this many rounds of moves (one round takes most of the
 #: gain of the moves: p02 18 moves in round 1, 1-2 in round 2).
-GAP_AFTER_ROUNDS = 0
+GAP_AFTER_ROUNDS = 2
 #: Share of the search time for the first routing where such groups exist (the candidates route
 #: the horizon themselves).
-GAP_ROUTING_SHARE = 0.3
+GAP_ROUTING_SHARE = 0.45
+#: Share of the time limit kept at the end to route the best patterns found once more (0 = off).
+GAP_POLISH_SHARE = 0.0
 #: Seconds of day-judged pattern moves per round (at most a tenth of the time limit).
 GUIDED_SLICE_S = 6.0
 #: A change is drawn among this many best estimated ones (not yet tried on the current plan).
@@ -1025,12 +1035,15 @@ def solve_routes(
             # pattern changes judged by re-routing the days they touch
             for gi in sorted(guided_groups):
                 if gi in gap_groups:
+                    polish = GAP_POLISH_SHARE * time_limit
                     k_ok, k_tried = gap_moves(plans, gi, runner, rep, margin,
-                                              time.monotonic() + rep.time_left() / len(guided_groups),
+                                              time.monotonic() + rep.time_left() / len(guided_groups) - polish,
                                               seed + 1009 * rounds, nw)
                     improved += k_ok
                     n_gap[0] += k_ok
                     n_gap[1] += k_tried
+                    if polish > 0:  # the best patterns found, routed longer (two seeds) than a candidate
+                        route_days([(gi, d) for d in groups[gi].days], min(polish, rep.time_left() - margin))
                     continue
                 until = time.monotonic() + max(1.0, min(GUIDED_SLICE_S, 0.1 * time_limit))
                 k_ok, k_tried = day_judged_moves(plans[gi], runner, rep, margin, until, seed + rounds, tabu[gi])
@@ -1089,10 +1102,11 @@ def solve_routes(
                 route_days(sorted(changed), min(left, max(0.5, left * 0.3)))
             rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} moves")
             if stall_groups:
-                # gap groups switch after GAP_AFTER_ROUNDS (at least 1) rounds once every visit is
-                # planned; the others after KICK_AFTER_ROUNDS rounds or a round without improvement
+                # after a round without improvement or GAP_AFTER_ROUNDS (at least 1) / KICK_AFTER_ROUNDS
+                # rounds; gap groups only once every visit is planned
                 ready = {gi for gi in stall_groups if (
-                    rounds >= max(1, GAP_AFTER_ROUNDS) and not any(plans[gi].missing(o) for o in range(groups[gi].n))
+                    (not improved or rounds >= max(1, GAP_AFTER_ROUNDS))
+                    and not any(plans[gi].missing(o) for o in range(groups[gi].n))
                     if gi in gap_groups else not improved or rounds >= KICK_AFTER_ROUNDS)}
                 if GUIDED_MOVES:
                     guided_groups = guided_groups | ready

@@ -310,6 +310,8 @@ def test_region_reassignments_keep_plans_feasible(monkeypatch: pytest.MonkeyPatc
     # routed by the horizon-wide VRP; whatever it keeps must pass the checker in full
     import optimizer.routes.solver as solver_mod
 
+    monkeypatch.setattr(solver_mod, "PATTERN_GAP", True)  # off by default
+    monkeypatch.setattr(solver_mod, "GAP_AFTER_ROUNDS", 0)
     monkeypatch.setattr(solver_mod, "GAP_MIN_SECONDS", 0.3)
     monkeypatch.setattr(solver_mod, "GAP_VISITS_PER_SECOND", 100.0)  # 24 visits: a candidate fits 0.1 of 5 s
     p = _mixed_problem(8)
