@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import resource
 import sys
 import time
@@ -257,6 +258,7 @@ def _cpu() -> float:
 def multistart(args: argparse.Namespace) -> None:
     """One search vs parallel searches (``--workers``) per instance and seed; section territories_multistart."""
     rows: list[list[object]] = []
+    load0 = os.getloadavg()[0]
     for n in args.sizes:
         p = 10 if n == 500 else 20
         for s in args.seeds or ([1, 2, 3] if n == 500 else [1, 2]):
@@ -285,7 +287,8 @@ def multistart(args: argparse.Namespace) -> None:
     if not args.no_write:
         cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
         write_section(args.section, (
-            f"## territories: multi-start on both cores\n\nCommand: `{cmd}`\n\nMachine: {machine()}\n\n"
+            f"## territories: multi-start on both cores\n\nCommand: `{cmd}`\n\nMachine: {machine()}; 1-minute load "
+            f"average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n\n"
             "`solve_territories(..., workers=W)`: W searches with seeds derived from the solve's seed, search 0 in "
             "the calling process, the others in spawned processes, all until the same deadline (75 % of the limit); "
             "the best is kept (optimizer/territories/parallel.py). `CPU s`: CPU seconds of the solve including its "
