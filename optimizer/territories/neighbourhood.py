@@ -7,10 +7,12 @@ tightest range of the group's territories), warm-started from the current split,
 The other territories do not change, so an accepted group solution keeps the whole partition balanced and
 its objective drops by exactly the group's improvement.
 
-Measured on the 500-unit clustered instances (``benchmarks/territories_bound.py --primal``): the engine's
-answers are already optimal for every pair of neighbouring territories, and groups of three gain
-0.05-0.2 % in total, at about 10 CPU seconds per group MIP: too slow for the 10 s answer, useful as a
-long-run polish and as evidence of how far from optimal the engine is.
+Measured on the 500-unit clustered instances (``benchmarks/territories_bound.py --primal``, section
+``territories_primal``): from the engine's 60 s answer, exact pairs gain 0.01-0.07 % and exact triples
+another 0.08 % (most group MIPs proven optimal, a few to 15 CPU seconds each), which leaves the best
+partitions 7-8 % above the set-partitioning bound, as far as the 10 s answers: too slow for the 10 s answer
+and too small a gain to be the missing 4-5 %; useful as a long-run polish and as evidence that the answers
+are near-optimal for every neighbourhood of two or three territories.
 """
 
 from __future__ import annotations
