@@ -198,7 +198,8 @@ def solve_milp(
         plain relaxation).
     month_costs
         ``(role, group)`` -> ``(T,)`` extra cost per head and month added to the objective only (the reported
-        ``cost`` stays the model's): prices of a Lagrangian subproblem (:mod:`optimizer.staffing.proof`).
+        ``cost`` stays the model's): prices of a Lagrangian subproblem
+        (:func:`optimizer.staffing.bounds.month_price_cuts`).
 
     Returns
     -------
