@@ -284,6 +284,16 @@ def multistart(args: argparse.Namespace) -> None:
     md = table(["instance", "seed", "workers", "limit s", "wall s", "CPU s", "disp", "bal_w", "per search",
                 "winner", "vs DW bound", f"vs workers={args.workers[0]}"], rows)
     print(md)
+    base = args.workers[0]
+    changes = [float(str(r[-1]).rstrip("%")) for r in rows if r[2] != base and r[-1]]
+    cpu_of = {(r[0], r[1], r[2]): float(str(r[5])) for r in rows}
+    ratios = [cpu_of[(r[0], r[1], r[2])] / cpu_of[(r[0], r[1], base)] for r in rows
+              if r[2] != base and cpu_of.get((r[0], r[1], base))]
+    summary = ""
+    if changes and ratios:
+        summary = (f"Reading: against workers={base}, disp changed by {min(changes):+.2f} % to {max(changes):+.2f} % "
+                   f"(mean {sum(changes) / len(changes):+.3f} %, negative = better) for {min(ratios):.1f}-"
+                   f"{max(ratios):.1f}x the CPU seconds. The engine's default is one search (workers=1).\n\n")
     if not args.no_write:
         cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
         write_section(args.section, (
@@ -292,9 +302,9 @@ def multistart(args: argparse.Namespace) -> None:
             "`solve_territories(..., workers=W)`: W searches with seeds derived from the solve's seed, search 0 in "
             "the calling process, the others in spawned processes, all until the same deadline (75 % of the limit); "
             "the best is kept (optimizer/territories/parallel.py). `CPU s`: CPU seconds of the solve including its "
-            "child processes (the machine was shared: wall seconds say little, CPU seconds say what the run "
+            "child processes (on a shared machine wall seconds say little, CPU seconds say what the run "
             "consumed). `per search`: each search's disp before the final polish; `vs DW bound`: disp / the "
-            "set-partitioning bound of the territories_dw_bound section - 1.\n\n" + md + "\n"))
+            "set-partitioning bound of the territories_dw_bound section - 1.\n\n" + summary + md + "\n"))
 
 
 def main() -> None:

@@ -39,11 +39,6 @@ JOIN_GRACE = 2.0
 """Seconds past the search deadline a child may take to hand in its answer."""
 
 
-def default_workers() -> int:
-    """Searches run in parallel by default: 2 when the machine has 2 or more cores, else 1."""
-    return 2 if (os.cpu_count() or 1) >= 2 else 1
-
-
 @dataclass
 class SearchAnswer:
     """One search's answer.
@@ -233,7 +228,7 @@ def multi_start(kind: str, inst: Instance, rng: np.random.Generator, seed: int, 
                             started=1 + len(children), start_method="subprocess" if children else "")
 
 
-__all__ = ["MultiStartResult", "SearchAnswer", "default_workers", "multi_start"]
+__all__ = ["MultiStartResult", "SearchAnswer", "multi_start"]
 
 if __name__ == "__main__":  # a child search
     from optimizer.territories.parallel import _child_main as _entry  # the package's class, not __main__'s

@@ -10,9 +10,11 @@ Strategy
   (:mod:`optimizer.territories.centres`: global flow up to ``FLOW_SEARCH_MAX_PAIRS`` unit/territory
   pairs, neighbourhood flows above); with a current alignment (locks, move caps and costs), Hess
   location-allocation followed by iterated local search on the centres (:mod:`optimizer.territories.locate`).
-* Multi-start: with centres chosen by the solver, ``workers`` searches (default 2 on a machine with 2 or
-  more cores) run in parallel processes with seeds derived from ``seed``, until the same deadline, and
-  the best answer is kept (:mod:`optimizer.territories.parallel`); ``workers=1`` is the single search.
+* Multi-start (opt-in): with centres chosen by the solver, ``workers`` searches run in parallel processes
+  with seeds derived from ``seed``, until the same deadline, and the best answer is kept
+  (:mod:`optimizer.territories.parallel`). The default is one search: on a quiet 2-core machine two
+  searches changed the dispersion by -0.04 % to +0.04 % on the clustered n500/n2000 instances at 10 s /
+  30 s for twice the CPU (benchmarks/RESULTS.md, ``territories_multistart``).
 * Contiguity: detached pieces are handed to a neighbouring territory, then balance is repaired and
   the local search continues with contiguity-preserving moves only.
 
@@ -57,7 +59,7 @@ from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
 from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
 from optimizer.territories.locate import pmedian_exact
-from optimizer.territories.parallel import default_workers, multi_start
+from optimizer.territories.parallel import multi_start
 
 DEFAULT_TIME_LIMIT = 30.0
 EXACT_FIXED_MAX_PAIRS = 20_000
@@ -258,9 +260,9 @@ def solve_territories(
     progress
         Callback receiving :class:`~optimizer.progress.ProgressEvent`; return False to stop early.
     workers
-        Parallel searches for chosen centres (:mod:`optimizer.territories.parallel`; default 2 on a
-        machine with 2 or more cores, else 1): each runs for the whole search budget with its own seed
-        derived from ``seed`` and the best answer is kept; 1 runs a single search in this process.
+        Parallel searches for chosen centres (:mod:`optimizer.territories.parallel`; default 1, a single
+        search in this process): each runs for the whole search budget with its own seed derived from
+        ``seed`` and the best answer is kept (measured no better than one search, for twice the CPU).
 
     Returns
     -------
@@ -282,7 +284,7 @@ def solve_territories(
         a, proven = _solve_fixed(inst, rep, stats)
     else:
         a, med, proven = _solve_free(inst, rep, rng, stats, seed=seed,
-                                     workers=default_workers() if workers is None else max(1, int(workers)))
+                                     workers=1 if workers is None else max(1, int(workers)))
 
     def centre_dist(m: IntArray | None) -> FloatArray:
         if inst.dist is not None:
