@@ -306,25 +306,16 @@ class Plan:
                 done = True
         return done
 
-    def construct(self, deadline: float | None = None, shuffle: bool = False) -> None:
+    def construct(self, deadline: float | None = None) -> None:
         """Periodic cheapest insertion: pinned outlets first, then frequent, constrained outlets;
         optional ones last.
 
         Outlets already in routes (:meth:`warm_start`) keep their visits; their missing visits
         are inserted on their pattern days. Past ``deadline`` (a ``time.monotonic()`` value) the
-        remaining outlets are left out (their visits are then reported missing). With
-        ``shuffle`` the outlets of one class (optional, pinned, visits) come in random order
-        (the plan's seed) instead of the most constrained and farthest first: a diverse start
-        for a multi-start.
+        remaining outlets are left out (their visits are then reported missing).
         """
         g = self.g
-        if shuffle:
-            order = list(range(g.n))
-            self.rng.shuffle(order)
-            order.sort(key=lambda o: (g.optional[o], not self.fixed(o), -g.visits[o]))
-        else:
-            order = self._order()
-        for o in order:
+        for o in self._order():
             if self.where[o]:
                 if self.missing(o) > 0:
                     self.fill(o)

@@ -49,10 +49,6 @@ class PeriodInput:
     vehicles: dict[tuple[int, int], VehicleSpec]
     objective: str
     initial: dict[tuple[int, int], list[int]]
-    #: relaxed pattern choice: per outlet position, None or the allowed days of each of its visits
-    #: (visit ``j`` may take day ``p[j]`` of any allowed sorted pattern ``p``); the visits are not
-    #: linked, so the answer may hold day sets that are no pattern (the caller repairs them)
-    relaxed: list[list[list[int]] | None] | None = None
 
 
 def period_applicable(vehicles: dict[tuple[int, int], VehicleSpec], windows: list[list[tuple[float, float]]]) -> bool:
@@ -118,31 +114,10 @@ def solve_period_pyvrp(
     client_of: list[tuple[int, int]] = []  # client -> (outlet, day)
     index: dict[tuple[int, int], int] = {}
     all_days = {d for _, d in vkeys}
-    rel_index: dict[tuple[int, int, int], int] = {}  # (outlet position, visit, day) -> client
     for i, o in enumerate(pi.outlets):
         ws = pi.windows[o]
         load = ([_ceil(pi.demand[o])] if has_cap else []) + ([1] if has_cnt else [])
         pr = pi.prize[i]
-        rel = pi.relaxed[i] if pi.relaxed is not None else None
-        if rel is not None:
-            for j, days in enumerate(rel):
-                gid = len(groups) if len(days) > 1 else None
-                members = []
-                for d in days:
-                    rel_index[(i, j, d)] = len(clients)
-                    members.append(len(clients))
-                    clients.append(
-                        pyvrp.Client(
-                            loc_of[o], delivery=load, service_duration=_ceil(pi.service[o]),
-                            tw_early=d * block + (_ceil(ws[0][0]) if ws else 0),
-                            tw_late=d * block + (_floor(ws[0][1]) if ws else horizon),
-                            required=gid is None, group=gid,
-                        )
-                    )
-                    client_of.append((i, d))
-                if gid is not None:
-                    groups.append(pyvrp.ClientGroup(members, required=True))
-            continue
         if pi.choice[i] and not ws and set(pi.days_of[i]) >= all_days:
             # any day, any time: one client that every vehicle of every day may serve
             prize = 0
@@ -221,29 +196,10 @@ def solve_period_pyvrp(
     init = None
     if pi.initial:
         pos = {o: i for i, o in enumerate(pi.outlets)}
-        # a relaxed outlet's visits in day order are its visits 0, 1, ... of the relaxation
-        rank: dict[tuple[int, int], int] = {}
-        if pi.relaxed is not None:
-            days_seen: dict[int, list[int]] = {}
-            for kd, seq in pi.initial.items():
-                for o in seq:
-                    days_seen.setdefault(o, []).append(kd[1])
-            for o, ds in days_seen.items():
-                for j, d in enumerate(sorted(ds)):
-                    rank[(o, d)] = j
-
-        def client(o: int, d: int) -> int | None:
-            if o not in pos:
-                return None
-            i = pos[o]
-            if pi.relaxed is not None and pi.relaxed[i] is not None:
-                return rel_index.get((i, rank.get((o, d), -1), d))
-            return index.get((i, d))
-
         rts = []
         for kd, seq in sorted(pi.initial.items()):
             if seq and kd in type_of:
-                visits = [c for o in seq if (c := client(o, kd[1])) is not None]
+                visits = [index[(pos[o], kd[1])] for o in seq if o in pos and (pos[o], kd[1]) in index]
                 if visits:
                     rts.append(pyvrp.Route(data, visits, type_of[kd]))
         try:

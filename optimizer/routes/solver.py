@@ -26,12 +26,11 @@ Stages
    other whole-horizon groups with multi-visit outlets, once the moves stall (or after
    ``KICK_AFTER_ROUNDS`` rounds) the rounds switch to day-judged pattern moves: a change chosen by
    its capacity-relaxed estimate (removal gains against cheapest insertions) is kept only when
-   re-routing the days it touches (day VRP, both cores) lowers the total. Where such a group is
-   small enough for a horizon-wide VRP run of a few seconds (``gap_groups``), the rounds switch
-   instead to joint region re-assignments (:mod:`optimizer.routes.patterngap`): a region of
-   nearby outlets gets new patterns and vehicles from a small MIP with exact vehicle capacities,
-   one candidate per core is routed by a short horizon-wide VRP, the best is kept when it lowers
-   the total (``PATTERN_GAP``, off by default: it measured no better).
+   re-routing the days it touches (day VRP, both cores) lowers the total.
+
+Experiments measured no better and removed: relaxed whole-horizon VRP, penalised pattern annealing,
+joint region re-assignment (GAP MIP), shuffled multi-start (see git history and RESULTS.md
+routes_cordeau_followup).
 
 Warm start (``initial``, used by re-planning): the given routes are kept in their order as far as
 they are feasible before the construction inserts the rest. A planned required visit is never
@@ -46,7 +45,6 @@ instances converge and give identical results for the same seed.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing as mp
 import os
 import random
@@ -57,8 +55,6 @@ from typing import Any
 from optimizer.model.routes import BreakTaken, Route, RoutesProblem, RoutesSolution, RoutesTotals, Stop, Unassigned
 from optimizer.progress import ProgressCallback, Reporter
 from optimizer.routes.dayvrp import DayInput, pyvrp_applicable, solve_day_ortools, solve_day_pyvrp
-from optimizer.routes.patterngap import rebuild_region, region
-from optimizer.routes.patternsa import anneal_patterns, sa_applicable
 from optimizer.routes.periodic import MISS, Plan
 from optimizer.routes.periodvrp import PeriodInput, period_applicable, solve_period_pyvrp
 from optimizer.routes.prep import Group, make_groups, prepare
@@ -66,13 +62,6 @@ from optimizer.travel import TravelModel
 
 #: Prize (objective units) offered to a backend for a missing required visit.
 MISSING_PRIZE = 1e5
-#: Share of the search time for the relaxed whole-horizon VRP (multi-visit outlets choose the day
-#: of each visit, unlinked). 0 = off: measured on p02/p27/pr05 at 20 s it costs more time than
-#: it saves (the unlinked relaxation puts both visits of an outlet on one day for free).
-RELAX_SHARE = 0.0
-#: Penalised pattern annealing (:mod:`optimizer.routes.patternsa`) in place of the plain moves on
-#: whole-horizon groups. Off: on p02/p05/p10 at 20 s it ended 1-4 points worse than the moves.
-USE_SA = False
 #: Share of the search time for the first routing when the pattern search follows (0.8 measured
 #: no better on p12/p10 at 60 s).
 ROUTING_SHARE = 0.45
@@ -97,27 +86,6 @@ KICK_AFTER_ROUNDS = 2
 #: and judged by re-routing the days they touch (:func:`day_judged_moves`); False: random kicks
 #: judged by the horizon-wide VRP instead (p02 at 60 s: 5.41 % against 5.02 %, 0 of 11 kept).
 GUIDED_MOVES = True
-#: Those groups get joint region re-assignments instead (:mod:`optimizer.routes.patterngap`): a
-#: region of nearby outlets is re-assigned patterns and vehicles by a small MIP with exact
-#: vehicle capacities, then the whole-horizon VRP (both cores, one candidate each) judges it, in
-#: place of the day-judged moves on groups small enough for a candidate run of a few seconds.
-#: Off: at 60 s on p02/p05/p10 (2 seeds, loaded machine, back to back with the path before) they
-#: measured no better: from the first round 5.81/4.84, 4.43/4.48, 10.58/8.84 % and after one round
-#: 4.90/5.73, 4.70/4.09, 7.88/6.49 % against 5.02/5.01, 4.43/3.71, 5.46/6.49 % without.
-PATTERN_GAP = False
-#: Seconds of whole-horizon VRP per region candidate: visits / GAP_VISITS_PER_SECOND, at least
-#: GAP_MIN_SECONDS, at most GAP_MAX_SHARE of the time limit.
-GAP_MIN_SECONDS = 2.5
-GAP_VISITS_PER_SECOND = 40.0
-GAP_MAX_SHARE = 0.1
-#: The region re-assignments start after this many rounds of moves (one round takes most of the
-#: gain of the moves: p02 18 moves in round 1, 1-2 in round 2).
-GAP_AFTER_ROUNDS = 2
-#: Share of the search time for the first routing where such groups exist (the candidates route
-#: the horizon themselves).
-GAP_ROUTING_SHARE = 0.45
-#: Share of the time limit kept at the end to route the best patterns found once more (0 = off).
-GAP_POLISH_SHARE = 0.0
 #: Seconds of day-judged pattern moves per round (at most a tenth of the time limit).
 GUIDED_SLICE_S = 6.0
 #: A change is drawn among this many best estimated ones (not yet tried on the current plan).
@@ -126,16 +94,6 @@ GUIDED_TOP = 3
 GUIDED_MIN_DAY_S = 0.2
 GUIDED_CLIENTS_PER_S = 150.0
 KICK_VISITS_PER_SECOND = 75.0
-#: Share of the search time for the multi-start of whole-horizon groups with multi-visit outlets
-#: (randomly ordered constructions, each routed by a short whole-horizon VRP, the best kept).
-#: 0 = off: at 60 s on p12/p10 it measured 8.58/7.16 % against 9.37/6.47 % without (noise level);
-#: the shuffled constructions route worse than the default order.
-MS_SHARE = 0.0
-#: Most starts, and the least seconds of whole-horizon VRP per start.
-MS_MAX_STARTS = 8
-MS_MIN_SECONDS = 2.0
-#: Groups larger than this skip the multi-start.
-MS_MAX_OUTLETS = 600
 
 
 def _workers() -> int:
@@ -199,15 +157,12 @@ def day_input(plan: Plan, d: int) -> tuple[DayInput, list[int], list[int]] | Non
     return di, clients, ks
 
 
-def period_input(plan: Plan, relax: bool = False) -> PeriodInput | None:
+def period_input(plan: Plan) -> PeriodInput | None:
     """The whole horizon of a shared-fleet group as one VRP, or None when it does not apply.
 
     It applies when every outlet may use every vehicle of the group, no rep has a break, every
     outlet has at most one window, and some outlet has a choice of days (else days are
-    independent and the per-day sub-problems are the same thing, smaller). With ``relax`` the
-    fully planned required outlets visited several times choose the day of each visit too,
-    unlinked (see :attr:`PeriodInput.relaxed`; :func:`adopt_relaxed` repairs the answer); it
-    returns None when no such outlet has a choice.
+    independent and the per-day sub-problems are the same thing, smaller).
     """
     g = plan.g
     n_rep = len(g.reps)
@@ -220,21 +175,7 @@ def period_input(plan: Plan, relax: bool = False) -> PeriodInput | None:
     choice: list[bool] = []
     prize: list[float | None] = []
     any_choice = False
-    relaxed: list[list[list[int]] | None] = []
-    any_relaxed = False
     for o in range(g.n):
-        if (relax and g.visits[o] > 1 and len(g.patterns[o]) > 1 and not g.optional[o]
-                and plan.pattern[o] is not None and plan.missing(o) == 0):
-            pats = [tuple(sorted(p)) for p in g.patterns[o] if all(d in plan.by_day for d in p)]
-            if len(pats) > 1 and all(len(p) == g.visits[o] for p in pats):
-                outs.append(o)
-                days_of.append(sorted({d for p in pats for d in p}))
-                choice.append(False)
-                prize.append(None)
-                relaxed.append([sorted({p[j] for p in pats}) for j in range(g.visits[o])])
-                any_relaxed = True
-                continue
-        relaxed.append(None)
         if g.visits[o] == 1 and len(g.patterns[o]) > 1:
             ds = sorted({p[0] for p in g.patterns[o] if p[0] in plan.by_day})
             if not ds:
@@ -260,13 +201,12 @@ def period_input(plan: Plan, relax: bool = False) -> PeriodInput | None:
         outs.append(o)
         days_of.append([d for d in pat if d in plan.by_day])
         choice.append(False)
-    if not any_choice or (relax and not any_relaxed):
+    if not any_choice:
         return None
     return PeriodInput(
         tmat=g.tmat, kmat=g.kmat, service=g.service, demand=g.demand, windows=g.windows, outlets=outs,
         days_of=days_of, choice=choice, prize=prize, vehicles=g.vehicles, objective=g.objective,
         initial={kd: list(seq) for kd, seq in plan.routes.items() if seq},
-        relaxed=relaxed if relax else None,
     )
 
 
@@ -322,126 +262,6 @@ def adopt_period(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) ->
         return True
     plan.restore(snap)
     return False
-
-
-def relaxed_quality(plan: Plan, routes: dict[tuple[int, int], list[int]]) -> tuple[int, float]:
-    """(outlets whose relaxed days are no allowed pattern, total cost of the routes) of a relaxed answer."""
-    g = plan.g
-    days: dict[int, list[int]] = {}
-    cost = 0.0
-    for (_k, d), seq in routes.items():
-        for a, b in itertools.pairwise(seq):
-            cost += float(plan.cmat[a, b])
-        for o in seq:
-            days.setdefault(o, []).append(d)
-    bad = sum(1 for o, ds in days.items() if len(set(ds)) != len(ds) or tuple(sorted(ds)) not in g.patterns[o])
-    return bad, cost
-
-
-def project_relaxed(plan: Plan, routes: dict[tuple[int, int], list[int]] | None) -> bool:
-    """Take the day structure of a relaxed whole-horizon answer (:func:`period_input` with ``relax``).
-
-    Each outlet gets the allowed pattern closest to its relaxed days (most days in common, then
-    the cheapest approximate insertion on the days it lacks); visits on other days are taken
-    out. The visits it lacks are left missing, for the next whole-horizon VRP to insert (the
-    caller compares the result with the plan before and keeps the better). False (no change)
-    when a route cannot be re-timed exactly.
-    """
-    if routes is None:
-        return False
-    g = plan.g
-    days: dict[int, set[int]] = {}
-    for (_k, d), seq in routes.items():
-        for o in seq:
-            days.setdefault(o, set()).add(d)
-    target: dict[int, tuple[int, ...]] = {}
-    approx_needed: dict[int, list[tuple[int, ...]]] = {}
-    for o, ds in days.items():
-        pats = [p for p in g.patterns[o] if all(d in plan.by_day for d in p)] or g.patterns[o]
-        best_overlap = max(len(ds & set(p)) for p in pats)
-        tops = [p for p in pats if len(ds & set(p)) == best_overlap]
-        if tuple(sorted(ds)) in tops:
-            target[o] = tuple(sorted(ds))
-        elif len(tops) == 1:
-            target[o] = tops[0]
-        else:
-            approx_needed[o] = tops
-    new_routes: dict[tuple[int, int], tuple[list[int], Any]] = {}
-    for kd in plan.routes:
-        seen: set[int] = set()
-        seq = []
-        for o in routes.get(kd, []):
-            keep = o in approx_needed or kd[1] in target.get(o, ())
-            if keep and (o, kd[1]) not in seen:
-                seen.add((o, kd[1]))  # type: ignore[arg-type]
-                seq.append(o)
-        new_routes[kd] = (seq, None)
-    snap = plan.snapshot()
-    for kd, (seq, _) in new_routes.items():
-        plan.set_route(kd[0], kd[1], seq, None)
-    # ties: the cheapest approximate insertion on the days the outlet lacks
-    for o, tops in approx_needed.items():
-        ds = days[o]
-
-        def extra(p: tuple[int, ...], o: int = o, ds: set[int] = ds) -> float:
-            tot = 0.0
-            for d in p:
-                if d not in ds:
-                    ins = plan.best_insertion(o, d, approx_only=True)
-                    tot += MISS if ins is None else ins.delta
-            return tot
-
-        target[o] = min(tops, key=extra)
-    for kd in plan.routes:
-        seq = [o for o in plan.routes[kd] if kd[1] in target.get(o, ())]
-        seen_o: set[int] = set()
-        seq = [o for o in seq if not (o in seen_o or seen_o.add(o))]  # type: ignore[func-returns-value]
-        s = plan.timed(kd[0], kd[1], seq) if seq else None
-        if seq and s is None:
-            plan.restore(snap)
-            return False
-        plan.set_route(kd[0], kd[1], seq, s)
-    for o in range(g.n):
-        if o in target:
-            plan.pattern[o] = target[o]
-        elif not plan.where[o] and g.optional[o]:
-            plan.pattern[o] = None
-    return True
-
-
-def adopt_sa(plan: Plan, res: tuple[dict[tuple[int, int], list[int]], dict[int, tuple[int, ...]], float] | None
-             ) -> bool:
-    """Take an annealed state (:func:`anneal_patterns`) if every route is exactly feasible and better."""
-    if res is None:
-        return False
-    routes, pats, _cost = res
-    timed = _timed_routes(plan, routes)
-    if timed is None:
-        return False
-    before = plan.total()
-    snap = plan.snapshot()
-    for kd, (seq, s) in timed.items():
-        plan.set_route(kd[0], kd[1], seq, s)
-    for o, p in pats.items():
-        plan.pattern[o] = p
-    ok = all(plan.pattern[o] is None or set(plan.where[o]) == set(plan.pattern[o] or ()) for o in range(plan.g.n)
-             if not plan.g.optional[o] and plan.missing(o) == 0)
-    if ok and plan.total() < before - 1e-6:
-        return True
-    plan.restore(snap)
-    return False
-
-
-def multistart_candidate(plan: Plan, shuffle: bool, time_limit: float, seed: int) -> Plan:
-    """One start of the multi-start: ``plan`` itself or (``shuffle``) a fresh construction in
-    random order, then the whole-horizon VRP on its patterns for ``time_limit`` seconds."""
-    if shuffle:
-        plan = Plan(plan.g, seed)
-        plan.construct(shuffle=True)
-    pi = period_input(plan)
-    if pi is not None:
-        adopt_period(plan, solve_period_pyvrp(pi, time_limit, seed))
-    return plan
 
 
 def kick_candidates(plan: Plan, rng: random.Random, max_size: int = 3) -> list[int]:
@@ -528,51 +348,9 @@ def day_judged_moves(plan: Plan, runner: Any, rep: Reporter, margin: float, unti
     return kept, tried
 
 
-def gap_candidate(plan: Plan, time_limit: float, seed: int) -> Plan:
-    """A copy of ``plan`` with a random region re-assigned jointly (:func:`rebuild_region`), then
-    routed by the whole-horizon VRP for ``time_limit`` seconds (``plan`` itself is not changed)."""
-    cand = Plan(plan.g, seed)
-    cand.restore(plan.snapshot())
-    cand.skipped = set(plan.skipped)
-    rng = random.Random(seed)
-    outs = region(cand, rng)
-    if outs and rebuild_region(cand, outs, rng):
-        pi = period_input(cand)
-        if pi is not None:
-            adopt_period(cand, solve_period_pyvrp(pi, time_limit, seed))
-    return cand
-
-
-def gap_moves(plans: list[Plan], gi: int, runner: Any, rep: Reporter, margin: float, until: float, seed: int,
-              workers: int) -> tuple[int, int]:
-    """Joint region re-assignments of group ``gi`` (one candidate per worker, the best kept when it
-    lowers the total) until ``until``; returns (kept, tried)."""
-    kept = tried = 0
-    g = plans[gi].g
-    t_eval = max(GAP_MIN_SECONDS, min(sum(g.visits) / GAP_VISITS_PER_SECOND, GAP_MAX_SHARE * (rep.time_limit or 1e9)))
-    while not rep.should_stop and time.monotonic() < until and rep.time_left() > margin + t_eval + 0.5:
-        jobs: list[tuple[Any, float, int, str]] = [
-            (plans[gi], t_eval, seed + 7 * tried + c, "gap") for c in range(max(1, workers))
-        ]
-        tried += len(jobs)
-        cands = [c for _u, c in runner.map(jobs)]
-        best = min(cands, key=lambda c: c.total())
-        if best.total() < plans[gi].total() - 1e-6:
-            plans[gi] = best
-            kept += 1
-        rep.update("improve", best=sum(p.objective() for p in plans))
-    return kept, tried
-
-
 def run_job(job: tuple[Any, float, int, str]) -> tuple[str, Any]:
     """Run a day (:class:`DayInput`) or a whole-horizon (:class:`PeriodInput`) sub-problem."""
     inp, time_limit, seed, backend = job
-    if backend == "gap":
-        return "gap", gap_candidate(inp, time_limit, seed)
-    if backend == "ms":
-        return "multistart", multistart_candidate(inp[0], inp[1], time_limit, seed)
-    if backend == "sa":
-        return "sa", anneal_patterns(inp, time_limit, random.Random(seed))
     if isinstance(inp, PeriodInput):
         return "pyvrp-period", solve_period_pyvrp(inp, time_limit, seed)
     return run_day(inp, time_limit, seed, backend)
@@ -852,39 +630,19 @@ def solve_routes(
         for o in range(g.n)
     )
     margin = min(1.0, 0.05 * time_limit)
-    # groups where many outlets have a pattern choice and a region candidate routes in a short
-    # time: joint region re-assignments (larger ones keep the moves, then day-judged moves)
-    gap_groups = {
-        gi for gi in period_groups
-        if PATTERN_GAP and KICK_AFTER_STALL
-        and sum(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
-        > KICK_ONLY_FRACTION * groups[gi].n
-        and sum(groups[gi].visits) / GAP_VISITS_PER_SECOND <= GAP_MAX_SHARE * time_limit
-    }
-    relax_groups = (
-        {gi for gi in period_groups if period_input(plans[gi], relax=True) is not None} if RELAX_SHARE > 0 else set()
-    )
-    n_relaxed = [0]
-    ms_stats: dict[str, list[float]] = {}
     n_kicks = [0, 0]  # kept, tried
     n_guided = [0, 0]  # kept, tried
-    n_gap = [0, 0]  # kept, tried
-    relaxed_best: dict[int, tuple[tuple[int, float], dict[tuple[int, int], list[int]]]] = {}
 
-    def route_days(days: list[tuple[int, int]], budget: float, relax: bool = False) -> None:
+    def route_days(days: list[tuple[int, int]], budget: float) -> None:
         nonlocal n_sub
         jobs: list[tuple[Any, float, int, str]] = []
         meta: list[tuple[int, int, list[int], list[int]]] = []
         done_groups: set[int] = set()
         for gi, d in days:
-            if relax and gi not in period_groups:
-                continue
             if gi in period_groups:
                 if gi not in done_groups and backend != "ortools":
                     done_groups.add(gi)
-                    pi = period_input(plans[gi], relax)
-                    if relax and pi is None:
-                        continue
+                    pi = period_input(plans[gi])
                     if pi is not None:
                         jobs.append((pi, float(sum(len(x) for x in pi.days_of)), seed, backend))
                         meta.append((gi, -1, [], []))
@@ -912,66 +670,18 @@ def solve_routes(
         n_sub += len(jobs)
         for (gi, d, clients, ks), (used, routes) in zip(meta, results, strict=True):
             backends[used] = backends.get(used, 0) + 1
-            if d < 0 and relax:
-                if routes is not None:
-                    q = relaxed_quality(plans[gi], routes)
-                    if gi not in relaxed_best or q < relaxed_best[gi][0]:
-                        relaxed_best[gi] = (q, routes)
-            elif d < 0:
+            if d < 0:
                 adopt_period(plans[gi], routes)
             else:
                 adopt_day(plans[gi], d, clients, ks, routes)
 
     try:
         all_days = [(gi, d) for gi, g in enumerate(groups) for d in g.days]
-        # multi-start: the patterns of multi-visit outlets decide most of the cost and the moves
-        # change them little, so whole-horizon groups try several constructions first
-        ms_groups = [
-            gi for gi in sorted(period_groups)
-            if initial is None and groups[gi].n <= MS_MAX_OUTLETS
-            and any(groups[gi].visits[o] > 1 and len(groups[gi].patterns[o]) > 1 for o in range(groups[gi].n))
-        ]
-        for gi in ms_groups:
-            budget = MS_SHARE * (rep.time_left() - margin) / len(ms_groups)
-            n_visits = sum(plans[gi].g.visits)
-            k = min(MS_MAX_STARTS, int(budget * nw / max(MS_MIN_SECONDS, n_visits / 75.0)))
-            if k < 2 or rep.should_stop:
-                continue
-            t_c = budget * nw / (k + (k % nw if nw > 1 else 0))
-            ms_jobs: list[tuple[Any, float, int, str]] = [
-                ((plans[gi], i > 0), t_c, seed + 101 * i, "ms") for i in range(k)
-            ]
-            cands = [c for _u, c in runner.map(ms_jobs)]
-            n_sub += len(ms_jobs)
-            plans[gi] = min(cands, key=lambda c: c.total())
-            ms_stats[str(gi)] = [round(c.total(), 2) for c in cands]
-            rep.update("routing", best=current(), force=True, message=f"multi-start: {k} starts")
-        t0 = mark("multistart", t0)
         if not rep.should_stop:
             left = rep.time_left() - margin
             share = ROUTING_SHARE if multi_pattern else 1.0
-            if gap_groups:
-                share = GAP_ROUTING_SHARE
             rep.update("routing", best=current(), force=True, message=f"{len(all_days)} day sub-problems")
-            saved: dict[int, tuple[float, tuple[object, ...]]] = {}
-            if relax_groups:
-                # the days of multi-visit outlets chosen visit by visit (unlinked), projected on
-                # the nearest allowed patterns, then routed again with those patterns; kept
-                # only when it beats the plan before
-                route_days(all_days, left * RELAX_SHARE, relax=True)
-                for gi, (_q, rts) in relaxed_best.items():
-                    before_total, snap = plans[gi].total(), plans[gi].snapshot()
-                    if project_relaxed(plans[gi], rts):
-                        saved[gi] = (before_total, snap)
-                rep.update("routing", best=current(), force=True, message="relaxed patterns")
-                left = rep.time_left() - margin
             route_days(all_days, left * share)
-            for gi, (before_total, snap) in saved.items():
-                pl = plans[gi]
-                if pl.total() < before_total - 1e-6 and not any(pl.missing(o) for o in range(pl.g.n)):
-                    n_relaxed[0] += 1
-                else:
-                    plans[gi].restore(snap)
             t0 = mark("routing", t0)
             rep.update("routing", best=current(), force=True)
         rounds = 0
@@ -984,11 +694,6 @@ def solve_routes(
         # groups with many pattern choices: day-judged moves once a round of moves and ruin & recreate found nothing
         stall_groups = {gi for gi, c in n_choice.items() if KICK_AFTER_STALL and gi not in kick_groups and c > 0}
         guided_groups: set[int] = set()
-        if GAP_AFTER_ROUNDS == 0:
-            # from the start where every visit is planned (else the moves insert the missing ones first)
-            ready = {gi for gi in stall_groups & gap_groups
-                     if not any(plans[gi].missing(o) for o in range(groups[gi].n))}
-            guided_groups, kick_only, stall_groups = ready, kick_only | ready, stall_groups - ready
         tabu: dict[int, set[tuple[int, tuple[int, ...]]]] = {gi: set() for gi in range(len(plans))}
         while multi_pattern and not rep.should_stop and rep.time_left() > margin + 0.2:
             rounds += 1
@@ -1034,41 +739,14 @@ def solve_routes(
                 rep.update("improve", best=current())
             # pattern changes judged by re-routing the days they touch
             for gi in sorted(guided_groups):
-                if gi in gap_groups:
-                    polish = GAP_POLISH_SHARE * time_limit
-                    k_ok, k_tried = gap_moves(plans, gi, runner, rep, margin,
-                                              time.monotonic() + rep.time_left() / len(guided_groups) - polish,
-                                              seed + 1009 * rounds, nw)
-                    improved += k_ok
-                    n_gap[0] += k_ok
-                    n_gap[1] += k_tried
-                    if polish > 0:  # the best patterns found, routed longer (two seeds) than a candidate
-                        route_days([(gi, d) for d in groups[gi].days], min(polish, rep.time_left() - margin))
-                    continue
                 until = time.monotonic() + max(1.0, min(GUIDED_SLICE_S, 0.1 * time_limit))
                 k_ok, k_tried = day_judged_moves(plans[gi], runner, rep, margin, until, seed + rounds, tabu[gi])
                 improved += k_ok
                 n_guided[0] += k_ok
                 n_guided[1] += k_tried
                 rep.update("improve", best=current())
-            # penalised pattern annealing (two seeds in parallel) where the group allows it
-            sa_groups = {gi for gi in period_groups if USE_SA and sa_applicable(plans[gi])}
-            sa_t = min(rep.time_left() - margin - 0.2, max(0.5, min(8.0, 0.1 * time_limit)))
-            if sa_groups and sa_t > 0.2:
-                sa_jobs: list[tuple[Any, float, int, str]] = [
-                    (plans[gi], sa_t, seed + 7919 * rounds + s, "sa") for gi in sorted(sa_groups) for s in range(nw)
-                ]
-                sa_res = runner.map(sa_jobs)
-                best_sa: dict[int, Any] = {}
-                for (pl, _t, _s, _b), (_u, res) in zip(sa_jobs, sa_res, strict=True):
-                    gi = plans.index(pl)
-                    if res is not None and (gi not in best_sa or res[2] < best_sa[gi][2]):
-                        best_sa[gi] = res
-                for gi, res in best_sa.items():
-                    improved += adopt_sa(plans[gi], res)
-                rep.update("improve", best=current())
             for gi, p in enumerate(plans):
-                if gi in sa_groups or gi in kick_only:
+                if gi in kick_only:
                     continue
                 order = list(range(p.g.n))
                 p.rng.shuffle(order)
@@ -1085,7 +763,7 @@ def solve_routes(
                     rep.update("improve", best=current())
             # ruin & recreate over related outlets until the next re-routing
             lns_until = time.monotonic() + max(0.5, min(5.0, 0.1 * time_limit))
-            lns_plans = [p for gi, p in enumerate(plans) if gi not in sa_groups and gi not in kick_only]
+            lns_plans = [p for gi, p in enumerate(plans) if gi not in kick_only]
             while lns_plans and not rep.should_stop and rep.time_left() > margin and time.monotonic() < lns_until:
                 for p in lns_plans:
                     q = max(2, min(30, p.g.n // 10 + p.rng.randrange(1, 6)))
@@ -1102,12 +780,8 @@ def solve_routes(
                 route_days(sorted(changed), min(left, max(0.5, left * 0.3)))
             rep.update("improve", best=current(), force=True, message=f"round {rounds}: {improved} moves")
             if stall_groups:
-                # after a round without improvement or GAP_AFTER_ROUNDS (at least 1) / KICK_AFTER_ROUNDS
-                # rounds; gap groups only once every visit is planned
-                ready = {gi for gi in stall_groups if (
-                    (not improved or rounds >= max(1, GAP_AFTER_ROUNDS))
-                    and not any(plans[gi].missing(o) for o in range(groups[gi].n))
-                    if gi in gap_groups else not improved or rounds >= KICK_AFTER_ROUNDS)}
+                # after a round without improvement or KICK_AFTER_ROUNDS rounds
+                ready = {gi for gi in stall_groups if not improved or rounds >= KICK_AFTER_ROUNDS}
                 if GUIDED_MOVES:
                     guided_groups = guided_groups | ready
                 else:
@@ -1142,11 +816,8 @@ def solve_routes(
             "workers": nw,
             "seed": seed,
             "stopped_early": rep.stop_requested,
-            "relaxed_adopted": n_relaxed[0],
-            "multistart": ms_stats,
             "kicks": {"kept": n_kicks[0], "tried": n_kicks[1]},
             "day_judged_moves": {"kept": n_guided[0], "tried": n_guided[1]},
-            "region_reassign": {"kept": n_gap[0], "tried": n_gap[1]},
         },
     )
 
