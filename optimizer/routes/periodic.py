@@ -401,7 +401,7 @@ class Plan:
                     break
         return out
 
-    def relaxed_deltas(self, outs: list[int] | None = None) -> list[tuple[float, int, tuple[int, ...]]]:
+    def relaxed_deltas(self) -> list[tuple[float, int, tuple[int, ...]]]:
         """Estimated cost change of every pattern change of fully planned multi-visit outlets.
 
         The estimate is the removal gain on the days the outlet leaves against the cheapest
@@ -411,7 +411,7 @@ class Plan:
         capacity are left out. Returns ``(delta, outlet, pattern)`` sorted by ``delta``.
         """
         g = self.g
-        cand = outs if outs is not None else [
+        cand = [
             o for o in range(g.n)
             if g.visits[o] > 1 and len(g.patterns[o]) > 1 and not g.optional[o]
             and self.pattern[o] is not None and self.missing(o) == 0
@@ -466,10 +466,6 @@ class Plan:
                     out.append((delta, o, p))
         out.sort()
         return out
-
-    def day_routes(self, d: int) -> dict[int, list[int]]:
-        """Vehicle -> route of day ``d``."""
-        return {k: list(self.routes[(k, d)]) for k in self.by_day.get(d, [])}
 
     # -- large neighbourhood search ----------------------------------------------------------
     def snapshot(self) -> tuple[object, ...]:
