@@ -20,6 +20,7 @@ import pulp
 
 from optimizer.errors import InternalError
 from optimizer.staffing.prep import SHARED, Prepared, structure_pairs
+from optimizer.staffing.tighten import floors, raise_for_structure
 
 # PuLP 3.3 announces its 4.0 API on every variable and solver object; the calls we make are supported
 for _msg in ("Constructing LpVariable", "PULP_CBC_CMD is deprecated", "Using LpProblem.constraints"):
@@ -219,8 +220,6 @@ def solve_milp(
     cat = "Integer" if integer else "Continuous"
     low: dict[Key, np.ndarray] = {}
     if tighten:
-        from optimizer.staffing.tighten import floors
-
         low = floors(prep, relax=relaxed, free_tail=free_tail)
     m = pulp.LpProblem("staffing", pulp.LpMaximize if mode == "max_revenue" else pulp.LpMinimize)
 
@@ -860,14 +859,7 @@ def _round_and_lift(prep: Prepared, n: dict[Key, np.ndarray]) -> dict[Key, np.nd
             if bad.size:
                 nv[bad[0]] += 1.0
                 changed = True
-        for _i, rid, other, ratio, _kind in structure_pairs(prep):
-            for g in prep.groups[rid]:
-                managed = (np.sum([n_int[(other, o)] for o in prep.groups[other]], axis=0) if g == SHARED
-                           else n_int[(other, g)])
-                need = np.ceil(managed / ratio - 1e-9)
-                if np.any(need > n_int[(rid, g)]):
-                    n_int[(rid, g)] = np.maximum(n_int[(rid, g)], need)
-                    changed = True
+        changed = raise_for_structure(prep, n_int) or changed
         if not changed:
             break
     return n_int

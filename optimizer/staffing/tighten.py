@@ -85,14 +85,25 @@ def floors(prep: Prepared, *, relax: Iterable[str] = (), free_tail: bool = False
                 if need > low[t]:
                     low[t] = need
                     changed = True
-        for _i, rid, other, ratio, _kind in structure_pairs(prep):
-            for g in prep.groups[rid]:
-                managed: np.ndarray = (np.sum([lb[(other, o)] for o in prep.groups[other]], axis=0)
-                                       if g == SHARED else lb[(other, g)])
-                need_r = np.ceil(managed / ratio - 1e-9)
-                if np.any(need_r > lb[(rid, g)]):
-                    lb[(rid, g)] = np.maximum(lb[(rid, g)], need_r)
-                    changed = True
+        changed = raise_for_structure(prep, lb) or changed
         if not changed:
             break
     return lb
+
+
+def raise_for_structure(prep: Prepared, counts: dict[Key, np.ndarray]) -> bool:
+    """Raise ``counts`` in place to what the span and support rules need: ``ceil(managed / ratio)``.
+
+    ``managed`` is the other role's count in the same direction, or its sum over directions when the
+    ruling role is shared. Returns True when a count was raised.
+    """
+    changed = False
+    for _i, rid, other, ratio, _kind in structure_pairs(prep):
+        for g in prep.groups[rid]:
+            managed: np.ndarray = (np.sum([counts[(other, o)] for o in prep.groups[other]], axis=0)
+                                   if g == SHARED else counts[(other, g)])
+            need = np.ceil(managed / ratio - 1e-9)
+            if np.any(need > counts[(rid, g)]):
+                counts[(rid, g)] = np.maximum(counts[(rid, g)], need)
+                changed = True
+    return changed
