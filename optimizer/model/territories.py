@@ -35,7 +35,12 @@ class Unit(Base):
 
 
 class Territory(Base):
-    """A territory (one rep); a fixed ``center`` is the rep's home base."""
+    """A territory (one rep); a fixed ``center`` is the rep's home base.
+
+    Centres may be mixed: territories with a ``center`` keep it (existing reps keep their home bases),
+    those without one get a centre chosen by the solver among the units (new hires), exactly as when no
+    territory has one. The solution's ``territories[].center_fixed`` says which is which.
+    """
 
     id: Id
     center: Location | None = None
@@ -45,8 +50,8 @@ class Territory(Base):
 class TerritoriesProblem(Base):
     """Split units among territories: balanced measures, compact, few moves from ``current``.
 
-    Give either ``territories`` (ids, optional fixed centres) or ``count`` (ids ``T1..Tcount``,
-    centres chosen by the solver). ``balance`` maps a measure to its tolerance: the largest
+    Give either ``territories`` (ids, optional fixed centres: all, none or some of them) or ``count``
+    (ids ``T1..Tcount``, centres chosen by the solver). ``balance`` maps a measure to its tolerance: the largest
     allowed relative deviation of a territory's total from the mean. A ``locked`` unit stays in
     its ``current`` territory. ``max_moved`` caps the units that change territory; ``move_cost``
     adds that cost (in km x workload units of dispersion) per moved unit.
@@ -136,10 +141,6 @@ def territories_errors(p: TerritoriesProblem) -> list[ErrorItem]:
         for k, x in enumerate((a, b)):
             if x not in useen:
                 errs.append(ErrorItem(f"adjacency[{j}][{k}]", f"unknown unit {x!r}"))
-    if p.territories is not None:
-        centred = [t.center is not None for t in p.territories]
-        if any(centred) and not all(centred):
-            errs.append(ErrorItem("territories", "give a center for every territory or for none"))
     if p.max_workload_moved is not None and not any(u.current is not None for u in p.units):
         errs.append(ErrorItem("max_workload_moved", "needs units with a current territory"))
     with_dist = [u.distances is not None for u in p.units]
@@ -158,10 +159,15 @@ def territories_errors(p: TerritoriesProblem) -> list[ErrorItem]:
 
 
 class TerritorySummary(Base):
-    """Totals of one territory, recomputed from the assignment."""
+    """Totals of one territory, recomputed from the assignment.
+
+    ``center_fixed`` is True when the centre (or the distances to it) came with the problem, False when
+    the solver chose it (the weighted medoid of the territory's units).
+    """
 
     id: Id
     center: Location | None
+    center_fixed: bool = False
     units: int
     workload: float
     potential: float

@@ -248,6 +248,29 @@ class State:
             self.wmoved += dm * m[0]
         self.a[i] = b
 
+    def caps_exceeded(self) -> bool:
+        """True when the units or workload moved exceed their caps."""
+        inst = self.inst
+        return bool((inst.max_moved is not None and self.moved > inst.max_moved + 1e-9)
+                    or (inst.max_workload_moved is not None and self.wmoved > inst.max_workload_moved + 1e-9))
+
+    def repair_caps(self) -> None:
+        """Send moved units back to their current territory while a move cap is exceeded.
+
+        The rounded allocation LP can overshoot a cap by a unit or two, and the balance repair never
+        reduces the moves; each step takes the unit whose return hurts the balance least, then costs least.
+        """
+        inst = self.inst
+        while self.caps_exceeded():
+            mv = np.flatnonzero((inst.current >= 0) & (self.a != inst.current) & ~inst.locked)
+            if len(mv) == 0:
+                break
+            back = inst.current[mv]
+            dc = self.cost[mv, back] - self.cost[mv, self.a[mv]]
+            dv = np.round(self._dv_batch(mv, back), 12)
+            q = int(np.lexsort((dc, dv))[0])
+            self.apply(int(mv[q]), int(back[q]))
+
     # -- contiguity ----------------------------------------------------------------------
     def touches(self, i: int, b: int) -> bool:
         """Unit ``i`` has a neighbour in territory ``b`` (always True without contiguity)."""

@@ -17,6 +17,13 @@ an upper bound) until the time budget ends, and the best ``L`` seen is returned.
 
 Only the workload balance is kept (other measures, capacities that differ per territory, locks and move
 costs are relaxed or make the bound unavailable, see :func:`bound_applicable`), which keeps it valid.
+
+Mixed centres (some given, the others chosen): each fixed territory ``t`` is always open with its own
+column ``z[i, t]`` (cost ``wt[i] * km(i, centre t)``, its own workload range, no unit forced in), and only
+the ``p_free`` free territories are opened among the candidate units. The Lagrangian adds every fixed
+territory's fractional knapsack value to ``sum(lam)`` and the ``p_free`` smallest candidate values, which
+stays a valid bound: in any feasible partition each fixed territory is one of its columns and the free
+territories have distinct medoids.
 The column values also rank the units as centres (``rank``): the LP-guided start of the search.
 """
 
@@ -60,12 +67,49 @@ class BoundResult:
 
 
 def bound_applicable(inst: Instance) -> bool:
-    """True when the Lagrangian bound applies: centres chosen by the solver among at least ``k`` units.
+    """True when the Lagrangian bound applies: (some) centres chosen by the solver among at least ``k`` units.
 
     Locks, move caps, other balanced measures and contiguity only add constraints, and move costs are
     non-negative, so the bound of the relaxed model stays a valid bound on the objective.
     """
     return bool(not inst.fixed and 1 <= inst.k <= inst.n and bool((inst.move_cost >= 0).all()))
+
+
+def _fixed_columns(inst: Instance, cost: FloatArray, lam: FloatArray, want_x: bool = False
+                   ) -> tuple[FloatArray, FloatArray | None]:
+    """Mixed centres: fractional knapsack of every fixed territory (its own workload range, no unit forced).
+
+    ``cost`` is ``wt x km`` to the fixed centres (n x k_fixed). Returns the values (``inf`` when a range
+    cannot be reached) and, when asked, the sum of the knapsacks' x over the fixed territories.
+    """
+    assert inst.fixed_mask is not None
+    w = inst.measures[:, 0]
+    slots = np.flatnonzero(inst.fixed_mask)
+    lo = np.maximum(np.where(np.isfinite(inst.lo[slots, 0]), inst.lo[slots, 0], 0.0), 0.0)
+    hi = np.where(np.isfinite(inst.hi[slots, 0]), inst.hi[slots, 0], np.inf)
+    zero = w <= 0
+    pos = np.flatnonzero(~zero)
+    vals = np.empty(len(slots))
+    xsum = np.zeros(inst.n) if want_x else None
+    for q in range(len(slots)):
+        r = cost[:, q] - lam
+        free_gain = zero & (r < 0)  # weightless units with a negative reduced cost are always taken
+        order = pos[np.argsort(r[pos] / w[pos], kind="stable")]
+        ws, rs = w[order], r[order]
+        cw = np.concatenate([[0.0], np.cumsum(ws)])
+        cr = np.concatenate([[0.0], np.cumsum(rs)])
+        target = min(max(float(ws[rs < 0].sum()), float(lo[q])), float(hi[q]))
+        if target > cw[-1] * (1 + 1e-12) + 1e-12:
+            vals[q] = np.inf
+            continue
+        vals[q] = float(r[free_gain].sum()) + float(np.interp(target, cw, cr))
+        if xsum is not None:
+            xsum[free_gain] += 1.0
+            nfull = int(np.searchsorted(cw, target + 1e-12, side="right")) - 1  # items wholly inside the prefix
+            xsum[order[:nfull]] += 1.0
+            if nfull < len(order):
+                xsum[order[nfull]] += float(np.clip((target - cw[nfull]) / max(ws[nfull], 1e-12), 0.0, 1.0))
+    return vals, xsum
 
 
 def _columns(inst: Instance, cols: IntArray, lam: FloatArray, lo: float, hi: float,
@@ -154,16 +198,23 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
     if not bound_applicable(inst):
         return None
     t_end = time.monotonic() + max(0.05, time_limit)
-    n, p = inst.n, inst.k
-    # one workload range valid for every territory (relaxation when capacities differ)
-    lo = float(np.min(inst.lo[:, 0])) if np.isfinite(inst.lo[:, 0]).all() else 0.0
-    hi = float(np.max(inst.hi[:, 0])) if np.isfinite(inst.hi[:, 0]).all() else float(inst.measures[:, 0].sum())
+    n = inst.n
+    free = inst.free_slots
+    p = len(free)  # candidates opened (all territories unless centres are mixed)
+    # one workload range valid for every free territory (relaxation when capacities differ)
+    lo = float(np.min(inst.lo[free, 0])) if np.isfinite(inst.lo[free, 0]).all() else 0.0
+    hi = (float(np.max(inst.hi[free, 0])) if np.isfinite(inst.hi[free, 0]).all()
+          else float(inst.measures[:, 0].sum()))
     lo = max(lo, 0.0)
+    fcost: FloatArray | None = None
+    if inst.fixed_mask is not None:
+        assert inst.fixed_xy is not None
+        fcost = inst.wt[:, None] * inst.km(slice(None), inst.fixed_xy[inst.fixed_mask])
     step = max(1, CHUNK_ELEMS // max(n, 1))
     blocks = [np.arange(s, min(n, s + step)) for s in range(0, n, step)]
     if lam0 is None:
         probe = np.arange(n) if n <= 3000 else np.sort(np.random.default_rng(0).choice(n, 3000, replace=False))
-        kth = min(len(probe) - 1, max(1, round(len(probe) / p / 2)))
+        kth = min(len(probe) - 1, max(1, round(len(probe) / inst.k / 2)))
         lam = np.empty(n)
         for b in blocks:
             d = inst.km(b, inst.xy[probe])
@@ -187,6 +238,10 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
                               for q, b in enumerate(blocks)])
         opened = np.argpartition(col, p - 1)[:p]
         val = float(lam.sum() + col[opened].sum())
+        fx: FloatArray | None = None
+        if fcost is not None:
+            fv, fx = _fixed_columns(inst, fcost, lam, want_x=True)
+            val += float(fv.sum())
         if not np.isfinite(val):
             return None
         if not np.isfinite(best) or val > best + 1e-9 * max(1.0, abs(best)):
@@ -207,6 +262,8 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
         _, xs = _columns(inst, opened.astype(np.int64), lam, lo, hi, want_x=True)
         assert xs is not None
         g = 1.0 - np.sum(xs, axis=0)
+        if fx is not None:
+            g = g - fx
         gn = float(g @ g)
         if gn <= 1e-12:
             break  # the relaxed solution is a partition: the bound is the optimum

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 
 from optimizer.territories.evaluate import medoids
@@ -71,7 +72,7 @@ class FlowAllocator:
         """
         inst = self.inst
         k = len(med)
-        d = inst.km(self.pos, inst.xy[med])  # m x k
+        d = inst.km(self.pos, inst.cpts(med))  # m x k
         kk = self.kk if self.kk is not None and self.kk < k else None
         for attempt in (kk, None):
             self.evals += 1
@@ -84,7 +85,7 @@ class FlowAllocator:
         if not want_assign:
             return cost, None
         assert a_pos is not None
-        a = np.argmin(inst.km(slice(None), inst.xy[med]), axis=1).astype(np.int64)
+        a = np.argmin(inst.km(slice(None), inst.cpts(med)), axis=1).astype(np.int64)
         a[self.pos] = a_pos
         return cost, a
 
@@ -200,25 +201,28 @@ def substitution_search(
         improved = False
         _, a = fa.solve(med, want_assign=True)
         assert a is not None
-        d_own = inst.km(slice(None), inst.xy[med])[np.arange(inst.n), a]
+        d_own = inst.km(slice(None), inst.cpts(med))[np.arange(inst.n), a]
         cands: list[int] = []
         if lp_pool is not None:
             cands += [int(u) for u in lp_pool[: 2 * k]]
         # far, heavy units (k-means++ style) and random members of every territory
         pr = inst.wt * d_own ** 2
         if pr.sum() > 0:
-            cands += [int(u) for u in rng.choice(inst.n, size=min(inst.n, size // 2), replace=False,
-                                                 p=pr / pr.sum())]
+            # (tiny instances: no more draws than units with a positive weight)
+            cands += [int(u) for u in rng.choice(inst.n, size=min(int(np.count_nonzero(pr)), size // 2),
+                                                 replace=False, p=pr / pr.sum())]
         cands += [int(u) for u in rng.choice(inst.n, size=min(inst.n, size // 2), replace=False)]
         taken = set(med.tolist())
         seen: set[int] = set()
         uniq = [u for u in cands if u not in taken and not (u in seen or seen.add(u))]  # type: ignore[func-returns-value]
-        dmed = inst.km(np.asarray(uniq, dtype=np.int64), inst.xy[med]) if uniq else np.zeros((0, k))
+        dmed = inst.km(np.asarray(uniq, dtype=np.int64), inst.cpts(med)) if uniq else np.zeros((0, k))
+        if inst.fixed_mask is not None:  # mixed centres: only the free ones are substituted
+            dmed[:, inst.fixed_mask] = np.inf
         for q, u in enumerate(uniq):
             if stop():
                 break
             # try closing each of the 3 nearest centres and the cheapest-to-lose one, keep the best
-            slots = list(np.argsort(dmed[q])[:3])
+            slots = [t for t in np.argsort(dmed[q])[:3] if np.isfinite(dmed[q, t])]
             best_v, best_t = val, -1
             for t in slots:
                 trial = med.copy()
@@ -248,7 +252,7 @@ def finalize(inst: Instance, fa: FlowAllocator, med: IntArray) -> tuple[IntArray
     from optimizer.territories.evaluate import evaluate
     from optimizer.territories.locate import allocate
 
-    cost = cost_matrix(inst, inst.km(slice(None), inst.xy[med]))
+    cost = cost_matrix(inst, inst.km(slice(None), inst.cpts(med)))
     cands: list[IntArray] = []
     _, a = fa.solve(med, want_assign=True)
     if a is not None:
@@ -271,7 +275,7 @@ def finalize(inst: Instance, fa: FlowAllocator, med: IntArray) -> tuple[IntArray
     a_b, m_b, v_b = best[2], best[3], best[1]
     # Hess on the integral answer: shifts/swaps against the medoids, re-centre, while it pays
     for _ in range(3):
-        st = State(inst, a_b, cost_matrix(inst, inst.km(slice(None), inst.xy[m_b])))
+        st = State(inst, a_b, cost_matrix(inst, inst.km(slice(None), inst.cpts(m_b))))
         if st.violation() > 1e-9:
             break
         st.local_search(rounds=30)
@@ -320,7 +324,7 @@ def centre_search(
         if v2 <= best_flow * 1.005 or best is None:
             a2, mm2 = finalize(inst, fa, m2)
             obj = objective(inst, a2, mm2)
-            viol = State(inst, a2, cost_matrix(inst, inst.km(slice(None), inst.xy[mm2]))).violation()
+            viol = State(inst, a2, cost_matrix(inst, inst.km(slice(None), inst.cpts(mm2)))).violation()
             if best is None or (viol, obj) < (best[0], best[1] - 1e-9 * max(1.0, abs(best[1]))):
                 best = (viol, obj, a2, mm2)
                 idle = 0
@@ -340,9 +344,12 @@ def centre_search(
 
 
 def _sub_flow(inst: Instance, fa: FlowAllocator, units: IntArray, centres: IntArray, lo_i: IntArray,
-              hi_i: IntArray) -> tuple[float, IntArray | None]:
-    """Fractional balanced flow of ``units`` (positive workload) to ``centres`` (all pairs); rounded labels."""
-    d = inst.km(units, inst.xy[centres])
+              hi_i: IntArray, pts: FloatArray | None = None) -> tuple[float, IntArray | None]:
+    """Fractional balanced flow of ``units`` (positive workload) to ``centres`` (all pairs); rounded labels.
+
+    ``pts`` (optional) gives the centre points instead of the centre units' locations (mixed centres).
+    """
+    d = inst.km(units, inst.xy[centres] if pts is None else pts)
     m, s = d.shape
     W = np.maximum(np.round(inst.measures[units, 0] * fa.scale), 1).astype(np.int64)
     ratio = inst.wt[units] / np.maximum(inst.measures[units, 0], 1e-12)
@@ -368,12 +375,13 @@ def _sub_flow(inst: Instance, fa: FlowAllocator, units: IntArray, centres: IntAr
     return f.optimal_cost() / COST_SCALE / fa.scale, lab
 
 
-def _ring_medoids(inst: Instance, units: IntArray, lab: IntArray, centres: IntArray) -> IntArray:
-    """Weighted medoid of each ring territory (labels ``lab`` index ``centres``); empty ones keep theirs."""
+def _ring_medoids(inst: Instance, units: IntArray, lab: IntArray, centres: IntArray,
+                  keep: NDArray[np.bool_] | None = None) -> IntArray:
+    """Weighted medoid of each ring territory (labels ``lab`` index ``centres``); empty and ``keep`` ones stay."""
     out = centres.copy()
     for q in range(len(centres)):
         mem = units[lab == q]
-        if len(mem) == 0:
+        if len(mem) == 0 or (keep is not None and keep[q]):
             continue
         cand = mem
         if len(mem) > 400:
@@ -416,7 +424,7 @@ def local_substitution(
     accepted = 0
     fails = 0
     while not stop() and fails < 20 * k:
-        cpts = inst.xy[med]
+        cpts = inst.cpts(med)
         d_own = inst.km(slice(None), cpts)[np.arange(inst.n), a] if inst.n <= 20_000 else \
             np.sqrt(((inst.xy - cpts[a]) ** 2).sum(1))
         pr = inst.wt * d_own ** 2
@@ -434,27 +442,35 @@ def local_substitution(
                 continue
             du = inst.km(np.array([u]), cpts)[0]
             slots = np.argsort(du, kind="stable")[:ring]
+            keep = inst.fixed_mask[slots] if inst.fixed_mask is not None else None
+            spts = cpts[slots] if keep is not None else None
             units = np.flatnonzero(np.isin(a, slots) & pos_mask)
             if len(units) == 0:
                 continue
             load = np.round(np.bincount(a[units], weights=w[units], minlength=k)[slots] * fa.scale).astype(np.int64)
             lo_i = np.minimum(fa.lo_i[slots], load)
             hi_i = np.maximum(fa.hi_i[slots], load)
-            base, _ = _sub_flow(inst, fa, units, med[slots], lo_i, hi_i)
+            def rpts(c: IntArray, keep: NDArray[np.bool_] | None = keep, spts: FloatArray | None = spts
+                     ) -> FloatArray | None:
+                # mixed centres: fixed slots keep their points (and are never substituted)
+                return None if keep is None or spts is None else np.where(keep[:, None], spts, inst.xy[c])
+
+            base, _ = _sub_flow(inst, fa, units, med[slots], lo_i, hi_i, spts)
             best_v, best_q, best_lab = base, -1, None
             best_c: IntArray | None = None
-            for q in range(min(3, len(slots))):
+            free_q = [q for q in range(len(slots)) if keep is None or not keep[q]][:3]
+            for q in free_q:
                 trial = med[slots].copy()
                 trial[q] = u
-                v, lab = _sub_flow(inst, fa, units, trial, lo_i, hi_i)
+                v, lab = _sub_flow(inst, fa, units, trial, lo_i, hi_i, rpts(trial))
                 if lab is None:
                     continue
                 # one Hess step inside the ring: a new centre is rarely well placed before it
                 for _ in range(2):
-                    rc = _ring_medoids(inst, units, lab, trial)
+                    rc = _ring_medoids(inst, units, lab, trial, keep)
                     if np.array_equal(rc, trial):
                         break
-                    v2, lab2 = _sub_flow(inst, fa, units, rc, lo_i, hi_i)
+                    v2, lab2 = _sub_flow(inst, fa, units, rc, lo_i, hi_i, rpts(rc))
                     if lab2 is None or v2 >= v:
                         break
                     trial, v, lab = rc, v2, lab2
@@ -515,11 +531,11 @@ def large_search(
             break
     _, a = fa.solve(med, want_assign=True)
     if a is None:  # no balanced flow: nearest centre, the repair below does what it can
-        a = np.argmin(inst.km(slice(None), inst.xy[med]), axis=1).astype(np.int64)
+        a = np.argmin(inst.km(slice(None), inst.cpts(med)), axis=1).astype(np.int64)
     if on_best is not None:
         on_best(objective(inst, a, med))
     a, med, moves = local_substitution(inst, a, med, rng, stop, fa=fa)
-    st = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.xy[med])))
+    st = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.cpts(med))))
     st.repair_balance()
     st.local_search(rounds=5)
     new = medoids(inst, st.a, med)

@@ -26,12 +26,18 @@ def medoids(inst: Instance, a: IntArray, prev: IntArray | None = None) -> IntArr
 
     Large territories try only the ``MEDOID_CANDIDATES`` units nearest their weighted centroid
     (plus the previous medoid), so the cost stays O(m x candidates). Empty territories keep
-    ``prev`` (or -1).
+    ``prev`` (or -1). With mixed centres a fixed territory gets its stand-in unit
+    (``inst.fixed_anchor``): its centre never moves.
     """
     out = np.full(inst.k, -1, dtype=np.int64)
     order = np.argsort(a, kind="stable")
     bounds = np.searchsorted(a[order], np.arange(inst.k + 1))
+    fixed = inst.fixed_mask
     for t in range(inst.k):
+        if fixed is not None and fixed[t]:
+            assert inst.fixed_anchor is not None
+            out[t] = inst.fixed_anchor[t]
+            continue
         members = order[bounds[t]:bounds[t + 1]]
         if len(members) == 0:
             out[t] = prev[t] if prev is not None else -1
@@ -61,6 +67,9 @@ def center_points(inst: Instance, a: IntArray, med: IntArray | None) -> FloatArr
     pts = np.full((inst.k, 2), np.nan)
     ok = med >= 0
     pts[ok] = inst.xy[med[ok]]
+    if inst.fixed_mask is not None:
+        assert inst.fixed_xy is not None
+        pts[inst.fixed_mask] = inst.fixed_xy[inst.fixed_mask]
     return pts
 
 
@@ -69,7 +78,7 @@ def unit_distances(inst: Instance, a: IntArray, med: IntArray | None) -> FloatAr
     if inst.dist is not None:
         return inst.dist[np.arange(inst.n), a]
     assert med is not None
-    pts = inst.xy[np.maximum(med, 0)][a]
+    pts = inst.cpts(np.maximum(med, 0))[a]
     if inst.metric == "euclidean":
         return np.asarray(np.sqrt(((inst.xy - pts) ** 2).sum(1)), dtype=np.float64)
     from optimizer.travel import haversine_km

@@ -42,6 +42,11 @@ class Instance:
         Cost charged when a unit leaves its current territory.
     dist
         (n x k) unit-to-centre distances when centres are fixed (given centres or ``distances``).
+    fixed_mask, fixed_xy, fixed_anchor
+        Mixed centres only (some territories with a given centre, the others chosen by the solver; ``dist``
+        is then None): which territories are fixed, their centre points (NaN rows for the free ones) and,
+        per fixed territory, the unit nearest its centre (the stand-in in centre-unit arrays ``med``, whose
+        distances :meth:`cpts` replaces by the true centre). None when all or no centres are given.
     """
 
     ids: list[str]
@@ -63,6 +68,9 @@ class Instance:
     centers: FloatArray | None
     contiguity: bool
     edges: IntArray | None = None
+    fixed_mask: NDArray[np.bool_] | None = None
+    fixed_xy: FloatArray | None = None
+    fixed_anchor: IntArray | None = None
     _nbrs: list[IntArray] | None = field(default=None, repr=False)
 
     @property
@@ -79,6 +87,26 @@ class Instance:
     def fixed(self) -> bool:
         """True when territory centres are given (or distances to them)."""
         return self.dist is not None
+
+    @property
+    def mixed(self) -> bool:
+        """True when some territory centres are given and the others are chosen by the solver."""
+        return self.fixed_mask is not None
+
+    @property
+    def free_slots(self) -> IntArray:
+        """Territories whose centre the solver chooses (all of them unless centres are mixed)."""
+        if self.fixed_mask is None:
+            return np.arange(self.k, dtype=np.int64)
+        return np.flatnonzero(~self.fixed_mask).astype(np.int64)
+
+    def cpts(self, med: IntArray) -> FloatArray:
+        """Centre points (k x 2) for centre units ``med``: fixed centres where given (mixed centres)."""
+        pts = self.xy[med]
+        if self.fixed_mask is not None:
+            assert self.fixed_xy is not None
+            pts[self.fixed_mask] = self.fixed_xy[self.fixed_mask]
+        return pts
 
     def km(self, rows: IntArray | slice, pts: FloatArray) -> FloatArray:
         """Distances from units ``rows`` to points ``pts`` (m x 2)."""
@@ -156,10 +184,20 @@ def build_instance(p: TerritoriesProblem) -> Instance:
     centers: FloatArray | None = None
     if p.units[0].distances is not None:
         dist = np.array([[u.distances[t] for t in tids] for u in p.units], dtype=np.float64)  # type: ignore[index]
-    if p.territories is not None and p.territories[0].center is not None:
+    fixed_mask: NDArray[np.bool_] | None = None
+    fixed_xy: FloatArray | None = None
+    fixed_anchor: IntArray | None = None
+    if p.territories is not None and all(t.center is not None for t in p.territories):
         centers = coords_of([t.center for t in p.territories])  # type: ignore[misc]
         if dist is None:
             dist = pairwise_km(xy, centers, metric)
+    elif p.territories is not None and any(t.center is not None for t in p.territories) and dist is None:
+        # mixed centres: the given ones stay, the others are chosen among the units
+        fixed_mask = np.array([t.center is not None for t in p.territories], dtype=bool)
+        fixed_xy = np.full((k, 2), np.nan)
+        fixed_xy[fixed_mask] = coords_of([t.center for t in p.territories if t.center is not None])
+        fixed_anchor = np.zeros(k, dtype=np.int64)
+        fixed_anchor[fixed_mask] = np.argmin(pairwise_km(xy, fixed_xy[fixed_mask], metric), axis=0)
     edges = None
     if p.adjacency is not None:
         upos = {u: i for i, u in enumerate(ids)}
@@ -169,5 +207,5 @@ def build_instance(p: TerritoriesProblem) -> Instance:
         current=cur, locked=locked, move_cost=move_cost, move_size=size,
         max_moved=float(p.max_moved) if p.max_moved is not None else None,
         max_workload_moved=p.max_workload_moved, dist=dist, centers=centers,
-        contiguity=p.contiguity, edges=edges,
+        contiguity=p.contiguity, edges=edges, fixed_mask=fixed_mask, fixed_xy=fixed_xy, fixed_anchor=fixed_anchor,
     )

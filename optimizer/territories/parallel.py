@@ -95,7 +95,7 @@ def _run(kind: str, inst: Instance, rng: np.random.Generator, stop: Callable[[],
                                                 max_idle=kw.get("max_idle", 40))
     else:  # pragma: no cover - programming error
         raise ValueError(kind)
-    viol = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.xy[med]))).violation()
+    viol = State(inst, a, cost_matrix(inst, inst.km(slice(None), inst.cpts(med)))).violation()
     return SearchAnswer(a, med, float(obj), int(runs), float(viol), time.process_time() - c0)
 
 

@@ -10,6 +10,10 @@ Strategy
   (:mod:`optimizer.territories.centres`: global flow up to ``FLOW_SEARCH_MAX_PAIRS`` unit/territory
   pairs, neighbourhood flows above); with a current alignment (locks, move caps and costs), Hess
   location-allocation followed by iterated local search on the centres (:mod:`optimizer.territories.locate`).
+* Mixed centres (some territories with a given ``center``, the others without): the chosen-centre
+  search above with the given centres pinned (never substituted, closed or re-centred; the k-means
+  start moves only the free centres), or, on tiny instances without a current alignment, an exact MIP
+  with the given centres as always-open territories (:func:`optimizer.territories.locate.pmedian_mixed_exact`).
 * Multi-start (opt-in): with centres chosen by the solver, ``workers`` searches run in parallel processes
   with seeds derived from ``seed``, until the same deadline, and the best answer is kept
   (:mod:`optimizer.territories.parallel`). The default is one search: on a quiet 2-core machine two
@@ -30,7 +34,8 @@ Lower bound
 ``lower_bound`` is a *valid* bound only where stated in ``stats["bound_kind"]``: with fixed centres,
 the allocation LP over all unit/territory pairs (contiguity ignored); with chosen centres, the Lagrangian
 relaxation of the p-median-with-balance LP (:mod:`optimizer.territories.bound`, about 10 % of the time
-limit; valid at every iterate, at most the LP value) or a proven-optimal exact solve.
+limit; valid at every iterate, at most the LP value; with mixed centres the given ones are always-open
+territories of that LP) or a proven-optimal exact solve.
 ``stats["lp_final_centres"]`` is the LP value of the allocation
 to the returned centres: a bound for those centres only, not for the problem.
 """
@@ -58,7 +63,7 @@ from optimizer.territories.bound import bound_applicable, lagrangian_bound
 from optimizer.territories.contiguity import repair_contiguity
 from optimizer.territories.evaluate import components, diameters, evaluate, medoids, unit_distances
 from optimizer.territories.instance import FloatArray, Instance, IntArray, build_instance
-from optimizer.territories.locate import pmedian_exact
+from optimizer.territories.locate import pmedian_exact, pmedian_mixed_exact
 from optimizer.territories.parallel import multi_start
 
 DEFAULT_TIME_LIMIT = 30.0
@@ -106,8 +111,14 @@ def _solve_fixed(inst: Instance, rep: Reporter, stats: dict[str, object]) -> tup
 def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator, stats: dict[str, object], *,
                 seed: int = 0, workers: int = 1) -> tuple[IntArray, IntArray, bool]:
     if inst.n <= EXACT_PMEDIAN_MAX_UNITS and not (inst.current >= 0).any() and inst.max_moved is None:
-        a, proven = pmedian_exact(inst, max(0.2, rep.time_left() * 0.7))
-        if a is not None:
+        if inst.mixed:
+            a, m, proven = pmedian_mixed_exact(inst, max(0.2, rep.time_left() * 0.7))
+            if a is not None and m is not None:
+                stats["method"] = "exact p-median with balance and fixed centres (HiGHS)"
+                return a, m, proven
+        else:
+            a, proven = pmedian_exact(inst, max(0.2, rep.time_left() * 0.7))
+        if a is not None and not inst.mixed:
             stats["method"] = "exact p-median with balance (HiGHS)"
             return a, medoids(inst, a), proven
     stats["method"] = "Hess location-allocation + iterated local search"
@@ -278,6 +289,8 @@ def solve_territories(
         raise InternalError(f"could not build the territories instance: {exc}") from exc
     rng = np.random.default_rng(seed)
     stats: dict[str, object] = {"units": inst.n, "territories": inst.k}
+    if inst.fixed_mask is not None:
+        stats["fixed_centres"] = int(inst.fixed_mask.sum())
     rep.update("start", force=True, message=f"{inst.n} units, {inst.k} territories")
     med: IntArray | None = None
     if inst.fixed:
@@ -290,7 +303,7 @@ def solve_territories(
         if inst.dist is not None:
             return inst.dist
         assert m is not None
-        return inst.km(slice(None), inst.xy[m])
+        return inst.km(slice(None), inst.cpts(m))
 
     if inst.contiguity:
         med = medoids(inst, a, med) if inst.dist is None else None
@@ -335,7 +348,7 @@ def solve_territories(
             stats["lp_final_centres"] = lp.value
         if proven:
             lower = ev.objective
-            stats["bound_kind"] = "exact p-median MIP proved optimal"
+            stats["bound_kind"] = "exact p-median MIP proved optimal" + (" (given centres fixed)" if inst.mixed else "")
         elif bound_applicable(inst) and inst.n <= BOUND_MAX_UNITS:
             budget = max(0.2, min(BOUND_TIME_SHARE * (rep.time_limit or DEFAULT_TIME_LIMIT), rep.time_left()))
             if rep.stop_requested:  # the user asked to stop: a quick bound only
@@ -344,7 +357,8 @@ def solve_territories(
             if lb is not None and np.isfinite(lb.value):
                 lower = min(lb.value, ev.objective)
                 stats["bound_kind"] = ("Lagrangian relaxation of the p-median-with-balance LP, every unit a candidate "
-                                       "centre (valid; contiguity, locks and other measures relaxed)")
+                                       "centre (valid; contiguity, locks and other measures relaxed)"
+                                       + ("; given centres as always-open territories" if inst.mixed else ""))
                 stats["bound_iterations"] = lb.iterations
         if "bound_kind" not in stats:
             stats["bound_kind"] = ("none valid for chosen centres (the Lagrangian bound runs up to "
@@ -361,9 +375,12 @@ def solve_territories(
     diam = diameters(inst, a)
     comp = components(inst, a)
     cpts = inst.centers if inst.centers is not None else (
-        inst.xy[med] if med is not None else np.full((inst.k, 2), np.nan))
+        inst.cpts(med) if med is not None else np.full((inst.k, 2), np.nan))
+    given = (inst.fixed_mask if inst.fixed_mask is not None
+             else np.full(inst.k, inst.fixed))  # centre (or distances to it) given by the problem
     summaries = [
-        TerritorySummary(id=inst.tids[t], center=_loc(inst, cpts[t]), units=int(ev.loads[t, 2]),
+        TerritorySummary(id=inst.tids[t], center=_loc(inst, cpts[t]), center_fixed=bool(given[t]),
+                         units=int(ev.loads[t, 2]),
                          workload=float(ev.loads[t, 0]), potential=float(ev.loads[t, 1]),
                          dispersion=float(dispersion_t[t]), diameter_km=float(diam[t]), connected=bool(comp[t] <= 1))
         for t in range(inst.k)
