@@ -12,6 +12,14 @@ iterate) next to the dataset README's exact LP values and the issue's targets. T
 
 Run: ``python benchmarks/territories.py --time-limit 10 --sizes 500 2000 --generated 10000``
 (salesplan gets ``--time-limit`` at n=500, 3x at n=2000 and ``--big-time-limit`` for generated ones).
+
+``--mixed K [K ...]`` (section ``territories_mixed``): K existing reps keep their homes and ``p - K`` new
+territories get centres chosen by the solver (K <= 0 means ``p + K``). The homes are those of an older
+alignment: an all-free solve with K territories, each home a random unit among the 10 nearest its
+territory's medoid. Compared on the same instance: (a) the all-free engine with p territories (ignores the
+homes: what the map would look like if every rep could move), (b) the planner's workaround, the all-free
+answer's centres matched to the homes (least total km, Hungarian), the matched territories fixed at the
+homes, the others at the free answer's medoids, re-solved as an all-fixed problem, and (c) one mixed solve.
 """
 
 from __future__ import annotations
@@ -248,6 +256,123 @@ def bound_row(name: str, xy: np.ndarray, w: np.ndarray, pot: np.ndarray, p: int,
             f"{1.03 * (readme or lb):.3f}"]
 
 
+def mixed_disp(xy: np.ndarray, w: np.ndarray, lab: np.ndarray, homes: np.ndarray, p: int) -> float:
+    """sum w x distance to the home (territories ``< len(homes)``) or to the weighted medoid, / total w."""
+    tot = 0.0
+    for t in range(p):
+        m = np.flatnonzero(lab == t)
+        if len(m) == 0:
+            continue
+        if t < len(homes):
+            tot += float(w[m] @ np.sqrt(((xy[m] - homes[t]) ** 2).sum(1)))
+        else:
+            d = np.sqrt(((xy[m, None, :] - xy[None, m, :]) ** 2).sum(-1))
+            tot += float((w[m] @ d).min())
+    return tot / float(w.sum())
+
+
+def _labels(sol: object, n: int, tids: list[str]) -> np.ndarray:
+    pos = {t: j for j, t in enumerate(tids)}
+    return np.array([pos[sol.assignment[str(i)]] for i in range(n)])  # type: ignore[attr-defined]
+
+
+def mixed(args: argparse.Namespace) -> None:
+    """Mixed fixed and free centres vs the all-free engine and the all-fixed workaround; section territories_mixed."""
+    from scipy.optimize import linear_sum_assignment
+
+    from optimizer.model.territories import TerritoriesProblem
+
+    rows: list[list[object]] = []
+    load0 = os.getloadavg()[0]
+    for n in args.sizes:
+        p = 10 if n == 500 else 20
+        for s in args.seeds or ([1, 2, 3] if n == 500 else [1, 2]):
+            xy, w, pot = clustered_units(n, s)
+            tl = args.time_limit if n == 500 else 3 * args.time_limit
+            base = clustered_problem(xy, w, pot, p, TAU)
+            data = base.model_dump(mode="json", exclude_none=True)
+            t0, c0 = time.monotonic(), _cpu()
+            free = solve_territories(base, time_limit=tl, seed=0)
+            free_s, free_cpu = time.monotonic() - t0, _cpu() - c0
+            tids = [f"T{t + 1}" for t in range(p)]
+            lab_f = _labels(free, n, tids)
+            cen_f = np.array([c.center.coords() for c in free.territories])  # type: ignore[union-attr]
+            for kk in args.mixed:
+                K = kk if kk > 0 else p + kk
+                if not 0 < K < p:
+                    continue
+                # homes: an older alignment with K reps, each home near its territory's medoid
+                old = solve_territories(clustered_problem(xy, w, pot, K, TAU), time_limit=tl / 3, seed=1)
+                rng = np.random.default_rng(1000 * n + 10 * s + K)
+                homes = np.zeros((K, 2))
+                for t, terr in enumerate(old.territories):
+                    c = np.array(terr.center.coords())  # type: ignore[union-attr]
+                    near = np.argsort(((xy - c) ** 2).sum(1), kind="stable")[:10]
+                    homes[t] = xy[int(rng.choice(near))]
+                name = f"n{n}_s{s}"
+                # (a) all-free: its own medoids (no homes)
+                disp_a = mixed_disp(xy, w, lab_f, np.zeros((0, 2)), p)
+                # (b) workaround: match the free centres to the homes, fix all centres, re-solve
+                cost = np.sqrt(((homes[:, None, :] - cen_f[None, :, :]) ** 2).sum(-1))
+                hr, hc = linear_sum_assignment(cost)
+                order = list(hc[np.argsort(hr)]) + [t for t in range(p) if t not in set(hc.tolist())]
+                pts = np.concatenate([homes, cen_f[order[K:]]])
+                fixed_terr = [{"id": f"T{t + 1}", "center": {"x": float(pts[t, 0]), "y": float(pts[t, 1])}}
+                              for t in range(p)]
+                dfix = dict(data, territories=fixed_terr)
+                dfix.pop("count", None)
+                t0, c0 = time.monotonic(), _cpu()
+                fx = solve_territories(TerritoriesProblem.model_validate(dfix), time_limit=tl, seed=0)
+                fx_s, fx_cpu = time.monotonic() - t0, _cpu() - c0
+                lab_b = _labels(fx, n, tids)
+                disp_b = mixed_disp(xy, w, lab_b, homes, p)  # free slots re-centred on their medoids
+                # (c) mixed: homes fixed, the rest chosen
+                mix_terr = [{"id": f"T{t + 1}", **({"center": {"x": float(homes[t, 0]), "y": float(homes[t, 1])}}
+                                                   if t < K else {})} for t in range(p)]
+                dmix = dict(data, territories=mix_terr)
+                dmix.pop("count", None)
+                t0, c0 = time.monotonic(), _cpu()
+                mx = solve_territories(TerritoriesProblem.model_validate(dmix), time_limit=tl, seed=0)
+                mx_s, mx_cpu = time.monotonic() - t0, _cpu() - c0
+                lab_c = _labels(mx, n, tids)
+                disp_c = mixed_disp(xy, w, lab_c, homes, p)
+                assert abs(disp_c * float(w.sum()) - float(mx.objective or 0.0)) <= 1e-6 * float(w.sum()) * disp_c
+                kept = all(t.center is not None and np.allclose(t.center.coords(), homes[j])
+                           for j, t in enumerate(mx.territories[:K]))
+                lb = (mx.lower_bound or 0.0) / float(w.sum())
+                home_km = float(cost[hr, hc].mean())
+                for meth, lab, disp, el, cpu, sol in (
+                        ("a all-free (homes ignored)", lab_f, disp_a, free_s, free_cpu, free),
+                        ("b free + match + all-fixed", lab_b, disp_b, free_s + fx_s, free_cpu + fx_cpu, fx),
+                        ("c mixed", lab_c, disp_c, mx_s, mx_cpu, mx)):
+                    bal = np.bincount(lab, weights=w, minlength=p)
+                    rows.append([name, f"{K}+{p - K}", meth, f"{float(np.abs(bal / bal.mean() - 1).max()):.4f}",
+                                 f"{disp:.3f}", f"{disp / disp_c - 1:+.2%}", f"{disp / lb - 1:+.2%}" if lb else "",
+                                 f"{el:.1f}", f"{cpu:.1f}", len(sol.violations),
+                                 f"{home_km:.1f}" if meth.startswith("b") else ("yes" if meth == "c mixed" and kept
+                                                                              else "")])
+                    print(" | ".join(str(x) for x in rows[-1]), flush=True)
+    md = table(["instance", "fixed+free", "method", "bal_w", "disp", "vs mixed", "vs mixed LB", "wall s", "CPU s",
+                "violations", "note"], rows)
+    print(md)
+    if not args.no_write:
+        cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
+        write_section("territories_mixed", (
+            f"## territories: mixed fixed and free centres\n\nCommand: `{cmd}`\n\nMachine: {machine()}; 1-minute "
+            f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n\n"
+            "K existing reps keep their homes (an older K-territory alignment's medoids, each moved to a random unit "
+            "among its 10 nearest), p - K new territories get chosen centres; +-5 % workload. disp = workload x "
+            "distance to the home (fixed) or to the weighted medoid (free) / total workload, recomputed here from "
+            "the labels. (a) the all-free engine: no homes, every centre a medoid (what the map could be if every "
+            "rep moved home; not a feasible answer to the mixed question). (b) the workaround a planner had: the "
+            "all-free answer's centres matched to the homes (Hungarian, least km; `note` = mean km from a home to "
+            "its matched centre), the matched territories fixed at the homes, the others at the free medoids, "
+            "re-solved all-fixed (time = both solves). (c) one mixed solve (`note` yes = every given home kept). "
+            "`vs mixed LB` = disp / the mixed solve's own Lagrangian lower bound - 1 (valid for the mixed problem, "
+            "so (a) can sit below it only because it ignores the homes). Time limits: --time-limit at n=500, 3x at "
+            "n=2000, for each solve.\n\n" + md + "\n"))
+
+
 def _cpu() -> float:
     """CPU seconds of this process and of its waited-for children (the parallel searches)."""
     a = resource.getrusage(resource.RUSAGE_SELF)
@@ -324,7 +449,12 @@ def main() -> None:
                     help="solve seeds: compare --workers parallel searches instead (section territories_multistart)")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts compared by --multistart")
     ap.add_argument("--section", default="territories_multistart", help="RESULTS.md section of --multistart")
+    ap.add_argument("--mixed", type=int, nargs="*", default=None,
+                    help="fixed centres K (<= 0: p + K): mixed vs all-free vs all-fixed workaround (territories_mixed)")
     args = ap.parse_args()
+    if args.mixed:
+        mixed(args)
+        return
     if args.multistart:
         multistart(args)
         return

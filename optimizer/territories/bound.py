@@ -80,7 +80,7 @@ def _fixed_columns(inst: Instance, cost: FloatArray, lam: FloatArray, want_x: bo
     """Mixed centres: fractional knapsack of every fixed territory (its own workload range, no unit forced).
 
     ``cost`` is ``wt x km`` to the fixed centres (n x k_fixed). Returns the values (``inf`` when a range
-    cannot be reached) and, when asked, the sum of the knapsacks' x over the fixed territories.
+    cannot be reached) and, when asked, the knapsacks' x (k_fixed x n).
     """
     assert inst.fixed_mask is not None
     w = inst.measures[:, 0]
@@ -90,7 +90,7 @@ def _fixed_columns(inst: Instance, cost: FloatArray, lam: FloatArray, want_x: bo
     zero = w <= 0
     pos = np.flatnonzero(~zero)
     vals = np.empty(len(slots))
-    xsum = np.zeros(inst.n) if want_x else None
+    xs = np.zeros((len(slots), inst.n)) if want_x else None
     for q in range(len(slots)):
         r = cost[:, q] - lam
         free_gain = zero & (r < 0)  # weightless units with a negative reduced cost are always taken
@@ -103,13 +103,13 @@ def _fixed_columns(inst: Instance, cost: FloatArray, lam: FloatArray, want_x: bo
             vals[q] = np.inf
             continue
         vals[q] = float(r[free_gain].sum()) + float(np.interp(target, cw, cr))
-        if xsum is not None:
-            xsum[free_gain] += 1.0
+        if xs is not None:
+            xs[q, free_gain] = 1.0
             nfull = int(np.searchsorted(cw, target + 1e-12, side="right")) - 1  # items wholly inside the prefix
-            xsum[order[:nfull]] += 1.0
+            xs[q, order[:nfull]] = 1.0
             if nfull < len(order):
-                xsum[order[nfull]] += float(np.clip((target - cw[nfull]) / max(ws[nfull], 1e-12), 0.0, 1.0))
-    return vals, xsum
+                xs[q, order[nfull]] = float(np.clip((target - cw[nfull]) / max(ws[nfull], 1e-12), 0.0, 1.0))
+    return vals, xs
 
 
 def _columns(inst: Instance, cols: IntArray, lam: FloatArray, lo: float, hi: float,
@@ -263,7 +263,7 @@ def lagrangian_bound(inst: Instance, *, time_limit: float = 10.0, upper: float |
         assert xs is not None
         g = 1.0 - np.sum(xs, axis=0)
         if fx is not None:
-            g = g - fx
+            g = g - fx.sum(0)
         gn = float(g @ g)
         if gn <= 1e-12:
             break  # the relaxed solution is a partition: the bound is the optimum

@@ -45,6 +45,13 @@ stalls 0.2-1 % below, and column generation from a cold start moves slowly (dege
 Only the workload balance is kept (as in :mod:`bound`): other measures, locks, move limits and contiguity
 only add constraints, so the bound stays valid for them; capacities that differ per territory are relaxed
 to one common range.
+
+Mixed centres (some territories with a given centre): every fixed territory ``t`` adds its own pricing
+value ``v_t(pi) = min_{L_t <= w(S) <= U_t} sum_{i in S} (wt_i km(i, centre_t) - pi_i)`` (no unit forced in;
+the same relaxed DP with a weightless zero-cost stand-in as the "medoid", and the fractional knapsack LP,
+the larger of the two) and only the ``p_free`` smallest candidate values are summed. Only the
+``subgradient`` method handles them (``hybrid`` runs its subgradient phase only, ``colgen`` returns None):
+the master has no rows for the fixed territories.
 """
 
 from __future__ import annotations
@@ -332,7 +339,15 @@ class _Pricer:
     def __init__(self, inst: Instance, cost: FloatArray, lo: float, hi: float, delta: float) -> None:
         self.inst, self.c, self.lo, self.hi, self.delta = inst, cost, lo, hi, delta
         self.w = inst.measures[:, 0].astype(np.float64)
-        self.n, self.p = inst.n, inst.k
+        self.n, self.p = inst.n, len(inst.free_slots)
+        # mixed centres: cost to each fixed centre and its workload range
+        self.fcost: FloatArray | None = None
+        if inst.fixed_mask is not None:
+            assert inst.fixed_xy is not None
+            fs = np.flatnonzero(inst.fixed_mask)
+            self.fcost = inst.wt[:, None] * inst.km(slice(None), inst.fixed_xy[fs])
+            self.flo = np.maximum(np.where(np.isfinite(inst.lo[fs, 0]), inst.lo[fs, 0], 0.0), 0.0)
+            self.fhi = np.where(np.isfinite(inst.hi[fs, 0]), inst.hi[fs, 0], float(self.w.sum()))
         step = max(1, 4_000_000 // max(self.n, 1))
         self.blocks = [np.arange(s, min(self.n, s + step)) for s in range(0, self.n, step)]
         self.dp_runs = 0
@@ -341,6 +356,29 @@ class _Pricer:
         """Fractional-knapsack (LP) value of every candidate: a valid lower bound on ``v_j``."""
         return np.concatenate([_columns(self.inst, b, pi, self.lo, self.hi, cost=self.c[:, b])[0]
                                for b in self.blocks])
+
+    def fixed_values(self, pi: FloatArray, want_x: bool) -> tuple[float, FloatArray | None]:
+        """Mixed centres: sum of the fixed territories' pricing values ``max(DP, LP)`` and of their relaxed x."""
+        from optimizer.territories.bound import _fixed_columns
+
+        assert self.fcost is not None
+        lpv, lpx = _fixed_columns(self.inst, self.fcost, pi, want_x=want_x)
+        w0 = np.append(self.w, 0.0)  # a weightless zero-cost stand-in plays the medoid: no unit is forced in
+        tot = 0.0
+        xsum = np.zeros(self.n) if want_x else None
+        for q in range(self.fcost.shape[1]):
+            r = np.append(self.fcost[:, q] - pi, 0.0)
+            val, chosen = price_one(r, w0, self.n, float(self.flo[q]), float(self.fhi[q]), self.delta,
+                                    want_set=want_x)
+            self.dp_runs += 1
+            tot += max(val, float(lpv[q]))
+            if xsum is not None:
+                if chosen is not None and val >= lpv[q]:
+                    xsum += relaxed_x(r, w0, self.n, chosen, float(self.flo[q]))[: self.n]
+                else:  # the LP value won: its fractional knapsack
+                    assert lpx is not None
+                    xsum += lpx[q]
+        return tot, xsum
 
     def column_cost(self, s: IntArray) -> float:
         """Cost of territory ``s`` at its best medoid."""
@@ -395,6 +433,10 @@ class _Pricer:
         self.dp_runs += runs
         opened = np.argpartition(vals, self.p - 1)[: self.p]
         vmin = float(vals[opened].sum())
+        fx: FloatArray | None = None
+        if self.fcost is not None:
+            fv, fx = self.fixed_values(pi, want_x)
+            vmin += fv
         g: FloatArray | None = None
         if want_x:
             # subgradient 1 - sum of the opened candidates' relaxed territories (the LP's where it dominates)
@@ -405,6 +447,8 @@ class _Pricer:
                                  want_x=True, cost=self.c[:, lp_open])
                 assert xs is not None
                 g -= np.sum(xs, axis=0)
+            if fx is not None:
+                g -= fx
             for j in opened:
                 if int(j) in sets:
                     g -= relaxed_x(self.c[:, j] - pi, self.w, int(j), sets[int(j)], self.lo)
@@ -469,18 +513,25 @@ def dw_bound(inst: Instance, *, time_limit: float = 60.0, labels: IntArray | Non
     Returns
     -------
     DWBoundResult or None
-        None when the bound does not apply (fixed centres, or more than :data:`MAX_UNITS` units).
+        None when the bound does not apply (fixed centres, more than :data:`MAX_UNITS` units, or
+        ``colgen`` with mixed centres).
     """
     t0 = time.monotonic()
     t_end = t0 + max(0.1, time_limit)
     if not bound_applicable(inst) or inst.n > MAX_UNITS or method not in ("subgradient", "colgen", "hybrid"):
         return None
-    n, p = inst.n, inst.k
+    if inst.mixed:
+        if method == "colgen":
+            return None
+        method = "subgradient"  # the master has no rows for the fixed territories
+        labels = None  # its columns would need a medoid each
+    n, p = inst.n, len(inst.free_slots)
     w = inst.measures[:, 0].astype(np.float64)
     if (w < 0).any():
         return None
-    lo = float(np.min(inst.lo[:, 0])) if np.isfinite(inst.lo[:, 0]).all() else 0.0
-    hi = float(np.max(inst.hi[:, 0])) if np.isfinite(inst.hi[:, 0]).all() else float(w.sum())
+    free = inst.free_slots
+    lo = float(np.min(inst.lo[free, 0])) if np.isfinite(inst.lo[free, 0]).all() else 0.0
+    hi = float(np.max(inst.hi[free, 0])) if np.isfinite(inst.hi[free, 0]).all() else float(w.sum())
     lo = max(lo, 0.0)
     delta = resolution if resolution is not None else max(hi / 20000.0, 1e-9)
     cost = inst.wt[:, None] * inst.km(slice(None), inst.xy)  # c[i, j] = wt_i km(i, j)

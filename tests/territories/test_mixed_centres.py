@@ -19,6 +19,7 @@ from optimizer.model.territories import TerritoriesProblem, TerritoriesSolution
 from optimizer.solve import solve
 from optimizer.territories import solve_territories
 from optimizer.territories.bound import lagrangian_bound
+from optimizer.territories.dwbound import dw_bound
 from optimizer.territories.instance import build_instance
 
 HOMES = [(20.0, 20.0), (80.0, 30.0), (50.0, 85.0)]
@@ -142,6 +143,17 @@ def test_lagrangian_bound_below_brute_force(seed: int, n_fixed: int) -> None:
     assert lb.value > 0.5 * opt  # not a trivial bound
 
 
+@pytest.mark.parametrize(("seed", "n_fixed"), [(1, 1), (2, 2), (9, 2)])
+def test_dw_bound_between_compact_bound_and_brute_force(seed: int, n_fixed: int) -> None:
+    p = _mixed(9, seed, 0.2, n_fixed)
+    opt = brute(p, 0.2)
+    inst = build_instance(p)
+    dw = dw_bound(inst, time_limit=3.0, warm_time=1.0, max_iter=200)
+    assert dw is not None
+    assert dw.compact_value - 1e-6 <= dw.value <= opt + 1e-6
+    assert dw_bound(inst, method="colgen", time_limit=1.0) is None  # no master rows for given centres
+
+
 def test_locks_and_moved_cap_against_brute_force() -> None:
     units = _units(9, 11)
     cur = ["A", "A", "B", "B", "C", "C", "A", "B", "C"]
@@ -247,3 +259,24 @@ def test_json_path_solves_a_mixed_problem() -> None:
     check_solution(p, sol, 0.3)
     out = sol.model_dump(mode="json")
     assert [t["center_fixed"] for t in out["territories"]] == [True, False, False]
+
+
+def test_pareto_front_with_mixed_centres() -> None:
+    """Front against the returned centres (given homes kept): recomputed, balanced, non-dominated."""
+    units = _units(16, 31)
+    for i, u in enumerate(units):
+        u["current"] = "ABC"[i % 3]
+    p = _mixed(16, 31, 0.25, 1, units=units, pareto=True)
+    s = solve_territories(p, time_limit=4)
+    check_solution(p, s, 0.25)
+    assert len(s.pareto) >= 2
+    centre = {t.id: t.center.coords() for t in s.territories if t.center is not None}
+    assert centre["A"] == (20.0, 20.0)
+    for pt in s.pareto:
+        assert pt.assignment is not None
+        assert max_dev(p, pt.assignment) <= 0.25 + 1e-9
+        disp = sum(u.workload * dist(u.location.coords(), centre[pt.assignment[u.id]]) for u in p.units)
+        assert pt.dispersion == pytest.approx(disp, rel=1e-9)
+        assert pt.moved == sum(pt.assignment[u.id] != u.current for u in p.units)
+    for a, b in itertools.pairwise(s.pareto):
+        assert a.moved < b.moved and a.dispersion > b.dispersion
