@@ -280,3 +280,27 @@ def test_pareto_front_with_mixed_centres() -> None:
         assert pt.moved == sum(pt.assignment[u.id] != u.current for u in p.units)
     for a, b in itertools.pairwise(s.pareto):
         assert a.moved < b.moved and a.dispersion > b.dispersion
+
+
+def test_cli_validates_and_solves_a_mixed_problem(tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    prob = tmp_path / "mixed.json"
+    prob.write_text(json.dumps(_mixed(12, 6, 0.3, 2).model_dump(mode="json", exclude_none=True)))
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate", "territories", str(prob)]).exit_code == 0
+    out = tmp_path / "sol.json"
+    res = runner.invoke(app, ["solve", "territories", str(prob), "-o", str(out), "--time-limit", "3", "-q"])
+    assert res.exit_code == 0, res.output
+    sol = json.loads(out.read_text())
+    assert [t["center_fixed"] for t in sol["territories"]] == [True, True, False]
+    assert sol["territories"][0]["center"]["x"] == HOMES[0][0] and sol["territories"][1]["center"]["y"] == HOMES[1][1]
+    bad = json.loads(prob.read_text())
+    bad["territories"][2]["center"] = {"lat": 50.0, "lon": 8.0}
+    prob.write_text(json.dumps(bad))
+    res = runner.invoke(app, ["validate", "territories", str(prob)])
+    assert res.exit_code == 2 and "territories[2].center" in res.output
