@@ -53,8 +53,8 @@ class GroupResult:
 
 
 def applicable(inst: Instance) -> bool:
-    """True for free centres without a current alignment, locks or contiguity (what the group MIP models)."""
-    return (not inst.fixed and not (inst.current >= 0).any() and not inst.locked.any()
+    """True for chosen centres (none given) without a current alignment, locks or contiguity (the group MIP)."""
+    return (not inst.fixed and not inst.mixed and not (inst.current >= 0).any() and not inst.locked.any()
             and not inst.contiguity and inst.max_moved is None and inst.max_workload_moved is None)
 
 

@@ -151,6 +151,8 @@ def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator, stats: 
     wait_until = None if rep.time_limit is None else rep.t0 + SEARCH_WAIT_SHARE * rep.time_limit
     ms = multi_start(kind, inst, rng, seed, stop, lambda: rep.stop_requested, on_best, deadline=deadline,
                      workers=workers, kw=kw, wait_until=wait_until)
+    if inst.mixed:
+        stats["method"] = f"{stats['method']}; given centres pinned"
     stats["descents"] = ms.best.runs  # of the winning search: one substitution search / Hess start per descent
     stats["searches"] = ms.started
     if ms.started > 1:
