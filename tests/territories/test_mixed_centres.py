@@ -304,3 +304,41 @@ def test_cli_validates_and_solves_a_mixed_problem(tmp_path: Any) -> None:
     prob.write_text(json.dumps(bad))
     res = runner.invoke(app, ["validate", "territories", str(prob)])
     assert res.exit_code == 2 and "territories[2].center" in res.output
+
+
+def test_haversine_mixed_centres(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lat/lon units: the given home stays, the chosen centres are units, both paths reach the brute-force optimum."""
+    from optimizer.travel import haversine_km
+
+    rng = np.random.default_rng(12)
+    units = [{"id": f"u{i}", "workload": float(rng.uniform(1, 5)),
+              "location": {"lat": float(52 + rng.uniform(0, 0.5)), "lon": float(13 + rng.uniform(0, 0.8))}}
+             for i in range(9)]
+    p = TerritoriesProblem.model_validate({"units": units, "territories": [
+        {"id": "A", "center": {"lat": 52.05, "lon": 13.1}}, {"id": "B"}, {"id": "C"}], "balance": {"workload": 0.3}})
+
+    def km(a: tuple[float, float], b: tuple[float, float]) -> float:
+        return float(haversine_km(np.array([a[0]]), np.array([a[1]]), np.array([b[0]]), np.array([b[1]]))[0])
+
+    def cost(assign: dict[str, str]) -> float:
+        tot = 0.0
+        for t in p.territory_ids:
+            members = [u for u in p.units if assign[u.id] == t]
+            if not members:
+                continue
+            cands = [(52.05, 13.1)] if t == "A" else [c.location.coords() for c in members]
+            tot += min(sum(u.workload * km(u.location.coords(), c) for u in members) for c in cands)
+        return tot
+
+    best = min(cost(dict(zip([u.id for u in p.units], combo, strict=True)))
+               for combo in itertools.product("ABC", repeat=9)
+               if max_dev(p, dict(zip([u.id for u in p.units], combo, strict=True))) <= 0.3 + 1e-9)
+    for exact in (True, False):
+        if not exact:  # the search path
+            monkeypatch.setattr(solver_mod, "EXACT_PMEDIAN_MAX_UNITS", 0)
+        s = solve_territories(p, time_limit=3)
+        assert s.status == ("optimal" if exact else "feasible")
+        assert s.objective == pytest.approx(cost(s.assignment), rel=1e-9)
+        assert s.objective == pytest.approx(best, rel=1e-7)
+        assert s.territories[0].center is not None and s.territories[0].center.coords() == (52.05, 13.1)
+        assert s.lower_bound is not None and s.lower_bound <= best + 1e-6
