@@ -111,16 +111,16 @@ def _solve_fixed(inst: Instance, rep: Reporter, stats: dict[str, object]) -> tup
 def _solve_free(inst: Instance, rep: Reporter, rng: np.random.Generator, stats: dict[str, object], *,
                 seed: int = 0, workers: int = 1) -> tuple[IntArray, IntArray, bool]:
     if inst.n <= EXACT_PMEDIAN_MAX_UNITS and not (inst.current >= 0).any() and inst.max_moved is None:
-        if inst.mixed:
+        if inst.mixed:  # (None when the free territories' ranges differ: then the search below)
             a, m, proven = pmedian_mixed_exact(inst, max(0.2, rep.time_left() * 0.7))
             if a is not None and m is not None:
                 stats["method"] = "exact p-median with balance and fixed centres (HiGHS)"
                 return a, m, proven
         else:
             a, proven = pmedian_exact(inst, max(0.2, rep.time_left() * 0.7))
-        if a is not None and not inst.mixed:
-            stats["method"] = "exact p-median with balance (HiGHS)"
-            return a, medoids(inst, a), proven
+            if a is not None:
+                stats["method"] = "exact p-median with balance (HiGHS)"
+                return a, medoids(inst, a), proven
     stats["method"] = "Hess location-allocation + iterated local search"
 
     def on_best(v: float) -> bool:
