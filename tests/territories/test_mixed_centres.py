@@ -342,3 +342,28 @@ def test_haversine_mixed_centres(monkeypatch: pytest.MonkeyPatch) -> None:
         assert s.objective == pytest.approx(best, rel=1e-7)
         assert s.territories[0].center is not None and s.territories[0].center.coords() == (52.05, 13.1)
         assert s.lower_bound is not None and s.lower_bound <= best + 1e-6
+
+
+def test_capacities_on_given_and_chosen_territories_against_brute_force() -> None:
+    """Different capacities make the free slots distinct: the search path runs; brute force checks every cap."""
+    units = _units(9, 41)
+    terr = [{"id": "A", "center": {"x": 20.0, "y": 20.0}, "capacity": 15.0}, {"id": "B", "capacity": 17.0},
+            {"id": "C"}]
+    p = TerritoriesProblem.model_validate({"units": units, "territories": terr, "balance": {"workload": 0.5},
+                                           "travel": {"metric": "euclidean"}})
+    caps = {"A": 15.0, "B": 17.0, "C": np.inf}
+    s = solve_territories(p, time_limit=3)
+    ld = loads(p, s.assignment)
+    assert all(ld[t] <= caps[t] + 1e-9 for t in caps)  # (B's cap binds: without caps B gets >= 19.9)
+    assert not s.violations
+    assert "pinned" in str(s.stats["method"])  # the search path, not the exact model
+    ids = [u.id for u in p.units]
+    best = np.inf
+    for combo in itertools.product("ABC", repeat=9):
+        a = dict(zip(ids, combo, strict=True))
+        la = loads(p, a)
+        if max_dev(p, a) <= 0.5 + 1e-9 and all(la[t] <= caps[t] + 1e-9 for t in caps):
+            best = min(best, mixed_cost(p, a))
+    assert s.objective == pytest.approx(mixed_cost(p, s.assignment), rel=1e-9)
+    assert s.objective == pytest.approx(best, rel=1e-7)
+    assert s.lower_bound is not None and s.lower_bound <= best + 1e-6
