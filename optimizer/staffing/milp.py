@@ -30,6 +30,34 @@ Mode = Literal["min_cost", "max_revenue", "shortfall"]
 Key = tuple[str, str]
 
 
+@dataclass
+class Choice:
+    """The headcount sequences a group of ``(role, group)`` keys may take together (a restricted master).
+
+    Attributes
+    ----------
+    keys
+        ``(role, direction)`` keys fixed together by a column.
+    columns
+        Each column: one ``(T,)`` integer headcount array per key.
+    group
+        The direction the keys belong to.
+    implied
+        Role id -> per column ``(T,)`` least headcount of that role when the column is chosen (e.g.
+        ``ceil(am / span)`` heads): rows ``n[role, group][t] >= sum_j pick_j x low_j[t]``.
+    rates, bounds
+        When ``bounds`` is given: the direction's cost with its roles' monthly costs raised by ``rates``
+        (as in ``rated_cuts``) is at least ``sum_j pick_j x bounds[j]`` (a valid lower bound per column).
+    """
+
+    keys: list[Key]
+    columns: list[list[np.ndarray]]
+    group: str
+    implied: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    rates: dict[str, Any] = field(default_factory=dict)
+    bounds: list[float] | None = None
+
+
 def highs_available() -> bool:
     """True when highspy (HiGHS) can be used through PuLP."""
     try:
@@ -142,6 +170,7 @@ def solve_milp(
     free_tail: bool = False,
     tighten: bool = False,
     month_costs: dict[Key, np.ndarray] | None = None,
+    choices: Sequence[Choice] = (),
 ) -> MilpResult:
     """Build and solve the staffing MILP.
 
@@ -201,6 +230,10 @@ def solve_milp(
         ``(role, group)`` -> ``(T,)`` extra cost per head and month added to the objective only (the reported
         ``cost`` stays the model's): prices of a Lagrangian subproblem
         (:func:`optimizer.staffing.bounds.month_price_cuts`).
+    choices
+        Restrictions to listed headcount sequences (:class:`Choice`, one binary per column, exactly one
+        chosen): the master problem of :mod:`optimizer.staffing.proof`. An empty column list makes the model
+        infeasible.
 
     Returns
     -------
@@ -304,24 +337,56 @@ def solve_milp(
                 m += pulp.LpAffineExpression(lim, constant=lim_k) <= maxh_t[t], f"hire_limit[{rid}|{t}]"
     eff = {key: [pulp.LpAffineExpression(c, constant=k0) for c, k0 in rows] for key, rows in eff_d.items()}
     cut_scale = 1.0 / max(1.0, max(r.monthly_cost for r in prep.roles.values()))
+
+    def dir_cost(rates: dict[str, Any], did: str) -> tuple[dict[pulp.LpVariable, float], float]:
+        """Cost of direction ``did``'s roles in ``rates`` (each role's monthly cost raised by its rate), scaled."""
+        cc: dict[pulp.LpVariable, float] = {}
+        ck = 0.0
+        for rid, w in rates.items():
+            role = prep.roles[rid]
+            nv, hv = n[(rid, did)], h[(rid, did)]
+            for t in range(T):
+                wt = float(w[t]) if isinstance(w, np.ndarray) else w  # a month-by-month price
+                cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + wt) * cut_scale
+                cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
+                bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
+                for var, val in bc.items():
+                    cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
+                ck += role.hiring_cost * bk * cut_scale
+        return cc, ck
+
     if mode == "min_cost":
         for ci, (rates, cuts_) in enumerate(rated_cuts):
             for did, z in cuts_.items():
-                cc: dict[pulp.LpVariable, float] = {}
-                ck = 0.0
-                for rid, w in rates.items():
-                    role = prep.roles[rid]
-                    nv, hv = n[(rid, did)], h[(rid, did)]
-                    for t in range(T):
-                        wt = float(w[t]) if isinstance(w, np.ndarray) else w  # a month-by-month price
-                        cc[nv[t]] = cc.get(nv[t], 0.0) + (role.monthly_cost + wt) * cut_scale
-                        cc[hv[t]] = cc.get(hv[t], 0.0) + role.hiring_cost * cut_scale
-                        bc, bk = _back(nv, role.attrition, float(prep.current[(rid, did)]), t)
-                        for var, val in bc.items():
-                            cc[var] = cc.get(var, 0.0) + role.hiring_cost * val * cut_scale
-                        ck += role.hiring_cost * bk * cut_scale
+                cc, ck = dir_cost(rates, did)
                 m += pulp.LpAffineExpression(cc, constant=ck) >= z * cut_scale * (1 - 1e-9), f"dir_cut{ci}[{did}]"
+    lam: list[list[pulp.LpVariable]] = []
+    for ci, ch in enumerate(choices):
+        lam.append([pulp.LpVariable(f"pick[{ci}|{j}]", 0, 1, cat="Integer" if integer else "Continuous")
+                    for j in range(len(ch.columns))])
+        m += pulp.lpSum(lam[ci]) == 1, f"pick_one[{ci}]"
+        for i, key in enumerate(ch.keys):
+            for t in range(T):
+                pick = {x: float(col[i][t]) for x, col in zip(lam[ci], ch.columns, strict=True) if col[i][t] != 0}
+                pick[n[key][t]] = pick.get(n[key][t], 0.0) - 1.0
+                m += pulp.LpAffineExpression(pick) == 0, f"pick_n[{ci}|{i}|{t}]"
+        for rid, lows in ch.implied.items():
+            for t in range(T):
+                imp = {x: float(lw[t]) for x, lw in zip(lam[ci], lows, strict=True) if lw[t] != 0}
+                if imp:
+                    imp[n[(rid, ch.group)][t]] = -1.0
+                    m += pulp.LpAffineExpression(imp) <= 0, f"pick_imp[{ci}|{rid}|{t}]"
+        if ch.bounds is not None and mode == "min_cost":
+            cc, ck = dir_cost(ch.rates, ch.group)
+            for x, lb in zip(lam[ci], ch.bounds, strict=True):
+                cc[x] = cc.get(x, 0.0) - float(lb) * cut_scale
+            m += pulp.LpAffineExpression(cc, constant=ck) >= 0, f"pick_cost[{ci}]"
     if warm is not None and warm.ok and integer:
+        for ci, ch in enumerate(choices):
+            for x, col in zip(lam[ci], ch.columns, strict=True):
+                same = all(key in warm.n and np.array_equal(np.asarray(c, dtype=float), warm.n[key])
+                           for key, c in zip(ch.keys, col, strict=True))
+                x.setInitialValue(1.0 if same else 0.0)
         for key, nv in n.items():
             if key in warm.n:
                 for t in range(T):
