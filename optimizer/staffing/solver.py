@@ -66,11 +66,17 @@ def solve_staffing(
         stats["solves"] += 1
         return solve_best(prep, solver=solver, seed=seed, time_limit=tl(), exact=False, **kw)
 
+    def on_best(r: MilpResult, bound: float | None) -> bool:
+        """Progress: each new best staffing (cost) and the best lower bound known; False once a stop is asked."""
+        return rep.update("milp", best=round(r.cost, 2), bound=None if bound is None else round(bound, 2),
+                          message=r.method, force=True)
+
     def run_exact(**kw: Any) -> MilpResult:
         """Heuristic, then the exact MILP for up to EXACT_CAP_S seconds."""
         stats["solves"] += 2
         return solve_best(prep, solver=solver, seed=seed, time_limit=tl(), exact=details,
-                          exact_time_limit=EXACT_CAP_S, **kw)
+                          exact_time_limit=EXACT_CAP_S, on_best=on_best if kw.get("mode") == "min_cost" else None,
+                          **kw)
 
     frontier = []
     prob = None
@@ -151,7 +157,8 @@ def solve_staffing(
     stats["plan"] = round(float(prep.plan.sum()), 2)
     if status == "optimal" and stats.get("service_level"):
         status = "feasible"  # the probability is a Monte Carlo estimate, optimality is not proven
-    rep.update("done", best=objective, force=True)
+    rep.update("done", best=objective, force=True,
+               bound=stats.get("cost_lower_bound") if problem.objective == "min_cost" else None)
     return StaffingSolution(
         status=status,  # type: ignore[arg-type]
         objective=objective,
