@@ -113,11 +113,11 @@ def test_progress_shows_best_so_far_and_bound() -> None:
     events: list[ProgressEvent] = []
     p = synthetic(3, 4, seed=1, plan_scale=0.5)
     sol = solve_staffing(p, time_limit=60, progress=events.append)
-    bests = [e.best for e in events if e.stage == "milp" and e.best is not None]
+    bests = [float(e.best) for e in events if e.stage == "milp" and e.best is not None]
     assert bests, [e.stage for e in events]
     assert all(b2 <= b1 + 1e-6 for b1, b2 in itertools.pairwise(bests))  # best so far never gets worse
-    with_bound = [e for e in events if e.best is not None and e.bound is not None]
-    assert with_bound and all(e.bound <= e.best + 1e-6 for e in with_bound)
+    pairs = [(float(e.best), float(e.bound)) for e in events if e.best is not None and e.bound is not None]
+    assert pairs and all(bound <= best + 1e-6 for best, bound in pairs)
     assert sol.cost <= bests[-1] + 1e-6
     assert events[-1].stage == "done" and events[-1].best == sol.objective
 
