@@ -100,6 +100,10 @@ class Proof:
     roles: list[str] = field(default_factory=list)
     reason: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    master_bound: float | None = None
+    """The master's proven dual bound when it was not closed (HiGHS only)."""
+    kept: dict[str, int] = field(default_factory=dict)
+    """With ``exact_columns``: direction id -> columns left after their exact optima were checked."""
 
     @property
     def proven(self) -> bool:
@@ -366,6 +370,28 @@ def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequ
     return Columns(list(roles), columns, [v for _f, v in found], implied, lp.solves)
 
 
+def _column_optima(sub: Prepared, price: dict[str, np.ndarray], ch: Choice, *, solver: str, workers: int,
+                   deadline: float | None) -> list[float | None]:
+    """Per column, ``g_d(a)``: the direction MILP's optimum with the column fixed (inf: infeasible; None: unknown)."""
+    did = ch.group
+
+    def one(col: list[np.ndarray]) -> float | None:
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        one_col = Choice(keys=list(ch.keys), columns=[col], group=did)
+        r = solve_milp(sub, mode="min_cost", gap=1e-9, tighten=True, solver=solver, choices=[one_col],
+                       month_costs={(rid, did): pr for rid, pr in price.items()},
+                       time_limit=None if deadline is None else max(0.5, deadline - time.monotonic()))
+        if r.status == "infeasible":
+            return math.inf
+        if r.status != "optimal":
+            return None
+        return (r.cost + sum(float(pr @ r.n[(rid, did)]) for rid, pr in price.items())) * Z_SCALE
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+        return list(ex.map(one, ch.columns))
+
+
 def default_roles(prep: Prepared, price: dict[str, np.ndarray]) -> list[str]:
     """Direction-scoped producers that no shared role prices (e.g. account managers)."""
     out = []
@@ -378,7 +404,8 @@ def default_roles(prep: Prepared, price: dict[str, np.ndarray]) -> list[str]:
 
 def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, Any], dict[str, float]]] | None = None,
           roles: Sequence[str] | None = None, solver: str = "cbc", time_limit: float | None = None,
-          max_nodes: int = 200_000, workers: int = 1) -> Proof:
+          max_nodes: int = 200_000, workers: int = 1, exact_columns: bool = False,
+          master_solver: str | None = None) -> Proof:
     """Prove ``start`` optimal, or find and prove a better staffing (see the module docstring).
 
     Parameters
@@ -400,6 +427,12 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
         LPs allowed per direction's enumeration.
     workers
         Threads running the direction MILPs side by side (each is a solver process).
+    exact_columns
+        Replace each column's LP bound by the optimum of the direction's MILP with the column fixed
+        (``rc_d >= g_d(a)``, still a valid bound): columns above ``thr_d`` or infeasible are dropped.
+    master_solver
+        Solver of the master (default ``solver``); with ``highs`` its proven dual bound, when the master is not
+        closed in time, still gives a valid lower bound ``min(UB, master bound)`` on the optimum.
 
     Returns
     -------
@@ -475,15 +508,33 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
                                   implied=cols.implied, rates=rates_all,
                                   bounds=[b - margin for b in cols.bounds]))
     secs["enumeration"] = round(time.monotonic() - t1, 3)
+    kept: dict[str, int] = {}
+    if exact_columns and choices:
+        t1 = time.monotonic()
+        for d, ch in enumerate(choices):
+            thr = ub - (lower - zd[d]) + margin
+            gs = _column_optima(subs[d], price, ch, solver=solver, workers=workers, deadline=deadline)
+            keep = [j for j, g in enumerate(gs) if g is None or g <= thr]
+            assert ch.bounds is not None
+            ch.bounds = [b if g is None else max(b, g - margin) for b, g in zip(ch.bounds, gs, strict=True)]
+            ch.bounds = [ch.bounds[j] for j in keep]
+            ch.columns = [ch.columns[j] for j in keep]
+            ch.implied = {rid: [lows[j] for j in keep] for rid, lows in ch.implied.items()}
+            kept[ch.group] = len(keep)
+        secs["column_optima"] = round(time.monotonic() - t1, 3)
     t1 = time.monotonic()
     master = solve_milp(prep, mode="min_cost", gap=1e-9, tighten=True, rated_cuts=cuts, choices=choices,
-                        warm=start, solver=solver, time_limit=left())
+                        warm=start, solver=master_solver or solver, time_limit=left())
     secs["master"] = round(time.monotonic() - t1, 3)
     secs["total"] = round(time.monotonic() - t0, 3)
     info: dict[str, Any] = {"lower_bound": lower, "upper_bound": ub, "columns": counts, "nodes": nodes,
-                            "roles": enum_roles, "seconds": secs}
+                            "roles": enum_roles, "seconds": secs, "kept": kept}
     if master.status != "optimal":
         best = master if master.ok and master.cost < ub else start
+        if master.ok and master.lower_bound is not None:
+            # every staffing at least as good as UB is in the master: min(UB, its dual bound) bounds the optimum
+            info["lower_bound"] = max(lower, min(ub, master.lower_bound))
+            info["master_bound"] = master.lower_bound
         return Proof("not_proven", best, reason=f"master MILP {master.status} within the time limit", **info)
     if master.cost > ub + margin:
         return Proof("not_proven", start, reason=f"master optimum {master.cost:,.2f} above the start (tolerances)",

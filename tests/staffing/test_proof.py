@@ -101,3 +101,30 @@ def test_same_input_same_certificate() -> None:
     assert a.proven and b.proven
     assert a.result.cost == b.result.cost and a.columns == b.columns and a.nodes == b.nodes
     assert a.lower_bound == pytest.approx(b.lower_bound)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_column_optima_and_highs_master_keep_the_optimum(seed: int) -> None:
+    data = instance(seed)
+    want = brute_force(data)
+    prep = prepare(StaffingProblem.model_validate(data))
+    start = round_up(prep)
+    pr = prove(prep, start, roles=["am"], exact_columns=True, master_solver="highs", workers=2)
+    assert pr.proven, pr.reason
+    assert pr.result.cost == pytest.approx(want, abs=1e-3)
+    assert set(pr.kept) == set(prep.dirs)
+    assert all(1 <= pr.kept[d] <= pr.columns[d] for d in prep.dirs)
+
+
+def test_a_larger_synthetic_instance_is_proven_and_agrees_with_the_exact_milp() -> None:
+    from optimizer.staffing.examples import synthetic
+
+    prep = prepare(synthetic(3, 4, seed=0, plan_scale=0.4))
+    exact = solve_milp(prep, solver="cbc", gap=1e-9, tighten=True)
+    assert exact.status == "optimal"
+    start = decompose(prep, solver="cbc").result
+    pr = prove(prep, start)
+    assert pr.proven, pr.reason
+    assert pr.roles == ["account_manager"]
+    assert pr.result.cost == pytest.approx(exact.cost, rel=1e-9)
+    assert pr.lower_bound <= exact.cost + 1e-3
