@@ -104,6 +104,10 @@ class Proof:
     """The master's proven dual bound when it was not closed (HiGHS only)."""
     kept: dict[str, int] = field(default_factory=dict)
     """With ``exact_columns``: direction id -> columns left after their exact optima were checked."""
+    prices: Prices = field(default_factory=dict)
+    """The prices ``u`` used."""
+    z: dict[str, float] = field(default_factory=dict)
+    """Direction id -> ``z_d``, and ``"*"`` -> ``z_S``."""
 
     @property
     def proven(self) -> bool:
@@ -392,6 +396,60 @@ def _column_optima(sub: Prepared, price: dict[str, np.ndarray], ch: Choice, *, s
         return list(ex.map(one, ch.columns))
 
 
+def slack_split(prep: Prepared, r: MilpResult, u: Prices, z: dict[str, float]) -> dict[str, float]:
+    """Where a staffing's distance to the Lagrangian bound goes: the three non-negative terms of (*).
+
+    ``cost - L = sum_d (rc_d - z_d) + (rc_S - z_S) + sum_{i,t} u[i,t] x (row slack)``: each direction's
+    priced cost above its own optimum, the shared roles' priced cost above theirs, and the shared rows'
+    unused span/support paid at the prices (the monthly rounding of the shared pools).
+
+    Parameters
+    ----------
+    prep
+        Prepared problem.
+    r
+        A staffing.
+    u, z
+        :attr:`Proof.prices` and :attr:`Proof.z`.
+
+    Returns
+    -------
+    dict
+        Direction id -> its slack, ``"shared"``, ``"rounding"``, ``"total"`` (= cost - L up to the bounds'
+        scaling) and ``"gap"`` (cost - L).
+    """
+    price = role_prices(prep, u)
+    T = prep.T
+
+    def own(key: Key, w: np.ndarray) -> float:
+        role = prep.roles[key[0]]
+        nv = r.n[key]
+        prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
+        hires = float(r.h[key].sum() + role.attrition * prev.sum())
+        return float((role.monthly_cost + w) @ nv) + role.hiring_cost * hires
+
+    out: dict[str, float] = {}
+    for did in prep.dirs:
+        out[did] = sum(own((rid, did), price[rid]) for rid in price) - z[did]
+    shared_rc = 0.0
+    rounding = 0.0
+    for idx, rid, other, ratio, _k in structure_pairs(prep):
+        if (idx, 0) not in u:
+            continue
+        ut = np.array([u[(idx, t)] for t in range(T)])
+        managed = np.sum([r.n[(other, g)] for g in prep.groups[other]], axis=0)
+        rounding += float(ut @ (ratio * r.n[(rid, SHARED)] - managed))
+        shared_rc -= float(ratio * ut @ r.n[(rid, SHARED)])
+    for rid, role in prep.roles.items():
+        if role.scope == "shared":
+            shared_rc += own((rid, SHARED), np.zeros(T))
+    out["shared"] = shared_rc - z[SHARED]
+    out["rounding"] = rounding
+    out["total"] = sum(out[d] for d in prep.dirs) + out["shared"] + rounding
+    out["gap"] = r.cost - sum(z.values())
+    return out
+
+
 def default_roles(prep: Prepared, price: dict[str, np.ndarray]) -> list[str]:
     """Direction-scoped producers that no shared role prices (e.g. account managers)."""
     out = []
@@ -528,7 +586,8 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
     secs["master"] = round(time.monotonic() - t1, 3)
     secs["total"] = round(time.monotonic() - t0, 3)
     info: dict[str, Any] = {"lower_bound": lower, "upper_bound": ub, "columns": counts, "nodes": nodes,
-                            "roles": enum_roles, "seconds": secs, "kept": kept}
+                            "roles": enum_roles, "seconds": secs, "kept": kept, "prices": u,
+                            "z": {**dict(zip(prep.dirs, zd, strict=True)), SHARED: z_s}}
     if master.status != "optimal":
         best = master if master.ok and master.cost < ub else start
         if master.ok and master.lower_bound is not None:

@@ -128,3 +128,16 @@ def test_a_larger_synthetic_instance_is_proven_and_agrees_with_the_exact_milp() 
     assert pr.roles == ["account_manager"]
     assert pr.result.cost == pytest.approx(exact.cost, rel=1e-9)
     assert pr.lower_bound <= exact.cost + 1e-3
+
+
+def test_slack_split_adds_up_to_the_gap() -> None:
+    """cost - L is the sum of the three non-negative terms (identity of the module docstring)."""
+    from optimizer.staffing.proof import slack_split
+
+    prep = prepare(StaffingProblem.model_validate(instance(1)))
+    start = round_up(prep)
+    pr = prove(prep, start, roles=["am"])
+    for r in (start, pr.result):
+        sp = slack_split(prep, r, pr.prices, pr.z)
+        assert sp["total"] == pytest.approx(sp["gap"], abs=1e-3 * max(1.0, abs(sp["gap"])) + 1e-2)
+        assert all(sp[k] >= -1e-3 for k in (*prep.dirs, "shared", "rounding"))
