@@ -340,6 +340,8 @@ def main() -> int:
                     help="seconds for the LNS over pairs of directions after the one-direction LNS (0: skip)")
     ap.add_argument("--proof-time", type=float, default=240.0,
                     help="seconds for each proof of optimality (proof.prove; 0: skip)")
+    ap.add_argument("--proof-cases", default="3x6,4x8",
+                    help="smaller synthetic instances DxM proved before the main one (comma-separated; '' for none)")
     ap.add_argument("--no-product", dest="product", action="store_false",
                     help="skip the solve_staffing default-path rows")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
@@ -350,7 +352,8 @@ def main() -> int:
     rows, lp_bound, cut_bound, cuts_only, best, highs_best, mixed_bound, best_res = solve_times(
         a.directions, a.months, a.time_limit, a.proof_seconds, a.pair_seconds)
     prod_rows = product_default(a.directions, a.months, [None, 10.0]) if a.product else []
-    pf_rows, pf_notes = proof_rows([(3, 6, 1.0), (4, 8, 1.0), (a.directions, a.months, 1.0)], a.proof_time,
+    cases = [(int(c.split("x")[0]), int(c.split("x")[1]), 1.0) for c in a.proof_cases.split(",") if c]
+    pf_rows, pf_notes = proof_rows([*cases, (a.directions, a.months, 1.0)], a.proof_time,
                                    best_res if best_res.ok else None) if a.proof_time > 0 else ([], [])
     proven12 = bool(pf_rows) and str(pf_rows[-1][8]) == "proven"
     cbc_fast = any(r[1] == "cbc" and r[2] == "optimal" and "lower bound" not in str(r[0]) and float(str(r[6])) < 2

@@ -757,6 +757,7 @@ def solve_best(
     if not heur.ok:
         return full
     if full.status == "optimal" or (full.ok and _score(full, mode, kw) <= _score(heur, mode, kw) + 1e-9):
+        tell(full, full.lower_bound)
         return full
     return heur
 
