@@ -734,12 +734,14 @@ def solve_best(
             def step(r: MilpResult) -> bool:
                 return tell(r, bound)
 
+            # CBC runs as a process per MILP, so threads overlap them; HiGHS runs in process: one at a time
+            width = workers if pick_solver(kw.get("solver", "auto")) == "cbc" else 1
             if len(prep.dirs) > 2:
                 heur = improve_by_direction(prep, heur, time_limit=rest(), group=2, sweeps=1, cuts=cuts,
-                                            workers=workers, largest_first=True, on_step=step, **kw)
+                                            workers=width, largest_first=True, on_step=step, **kw)
             r_left = rest()
             if heur.ok and not out_of_time() and (r_left is None or r_left > 1.0):
-                heur = improve_by_direction(prep, heur, time_limit=r_left, cuts=cuts, workers=workers, on_step=step,
+                heur = improve_by_direction(prep, heur, time_limit=r_left, cuts=cuts, workers=width, on_step=step,
                                             **kw)
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)

@@ -501,6 +501,7 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
 
     t0 = time.monotonic()
     secs: dict[str, float] = {}
+    workers = workers if solver == "cbc" else 1  # HiGHS runs in process: one at a time
 
     def left() -> float | None:
         return None if time_limit is None else max(0.5, time_limit - (time.monotonic() - t0))
