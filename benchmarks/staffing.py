@@ -311,6 +311,33 @@ def proof_rows(cases: list[tuple[int, int, float]], seconds: float,
     return rows, notes
 
 
+def proof_only(a: argparse.Namespace, cmd: str, load: float) -> int:
+    """A longer proof run of the main instance alone (section ``staffing-proof``)."""
+    prep = prepare(synthetic(a.directions, a.months, seed=0))
+    t, c = time.monotonic(), cpu()
+    start = solve_best(prep, solver="cbc")
+    t_start, c_start = time.monotonic() - t, cpu() - c
+    rows, notes = proof_rows([(a.directions, a.months, 1.0)], a.proof_time, start)
+    md = "\n".join([
+        "## staffing-proof",
+        "",
+        f"`{cmd}` on {machine()}; 1-minute load average {load:.1f} at the start.",
+        "",
+        f"Proof of optimality (`optimizer.staffing.proof.prove`, see section `staffing`) of the {a.months} months x "
+        f"{a.directions} directions x 7 roles instance with {a.proof_time:g} s, starting from `solve_best`'s "
+        f"staffing ({start.cost:,.0f}, found in {t_start:.1f} s wall, {c_start:.1f} CPU s).",
+        "",
+        table(PROOF_HEAD, rows),
+        "",
+        *[f"- {n}" for n in notes],
+    ])
+    if not a.no_write:
+        write_section("staffing-proof", md)
+    else:
+        print(md)
+    return 0
+
+
 def sweep(n: int, directions: int, time_limit: float, budget: float) -> tuple[float, int, int, float, int]:
     """Wall seconds, scenarios done, solved, CPU seconds, MILP fallbacks of an ``n``-scenario sweep on 2 workers."""
     side = int(np.ceil(n ** 0.5))
@@ -344,10 +371,14 @@ def main() -> int:
                     help="smaller synthetic instances DxM proved before the main one (comma-separated; '' for none)")
     ap.add_argument("--no-product", dest="product", action="store_false",
                     help="skip the solve_staffing default-path rows")
+    ap.add_argument("--proof-only", action="store_true",
+                    help="only the proof of the main instance (start: solve_staffing's answer), section staffing-proof")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     a = ap.parse_args()
     cmd = "python benchmarks/staffing.py " + shlex.join(sys.argv[1:])
     load = os.getloadavg()[0]
+    if a.proof_only:
+        return proof_only(a, cmd, load)
 
     rows, lp_bound, cut_bound, cuts_only, best, highs_best, mixed_bound, best_res = solve_times(
         a.directions, a.months, a.time_limit, a.proof_seconds, a.pair_seconds)
