@@ -26,8 +26,10 @@ whose 1-or-2-per-month choices make the MILP hard). :func:`enumerate_direction` 
 is at most ``thr_d``: a depth-first search over (month, role), each node an LP (HiGHS, in process) with the
 earlier months fixed, pruned when the LP exceeds ``thr_d`` (fixing more never lowers it); the values tried in a
 month run outward from the LP's own value and stop at the first one above ``thr_d`` or infeasible, since the
-LP value is convex in one fixed variable. As ``LB_d(a) <= rc_d(x_d)`` for the plan's own sequence, (*) says the
-sequence of every staffing at least as good as ``UB`` is listed.
+LP value is convex in one fixed variable (the bounds ``ceil(a / ratio)`` a fixed value puts on the direction's
+managers and support are a step in it, so the stop is decided on the LP without them). As
+``LB_d(a) <= rc_d(x_d)`` for the plan's own sequence, (*) says the sequence of every staffing at least as good as
+``UB`` is listed.
 
 The *master* is the full MILP (:func:`optimizer.staffing.milp.solve_milp`, every role integer, floors and the
 decomposition's cuts) with each direction's enumerated roles restricted to the listed sequences
@@ -261,7 +263,8 @@ class _DirLp:
         ]
         self.solves = 0
 
-    def bounds(self, fixed: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(self, fixed: dict[str, list[float]],
+               skip: tuple[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         lo, up = self.lo.copy(), self.up.copy()
         for rid, vals in fixed.items():
             for t, v in enumerate(vals):
@@ -269,12 +272,18 @@ class _DirLp:
                 lo[j] = up[j] = v
         for _rid, other, cols, ratio in self.ruled:
             for t, v in enumerate(fixed.get(other, [])):
-                lo[cols[t]] = max(lo[cols[t]], math.ceil(v / ratio - 1e-9))
+                if (other, t) != skip:
+                    lo[cols[t]] = max(lo[cols[t]], math.ceil(v / ratio - 1e-9))
         return lo, up
 
-    def solve(self, fixed: dict[str, list[float]]) -> tuple[float, np.ndarray | None]:
-        """LP value in cost units (inf when infeasible) and the solution."""
-        lo, up = self.bounds(fixed)
+    def solve(self, fixed: dict[str, list[float]], skip: tuple[str, int] | None = None
+              ) -> tuple[float, np.ndarray | None]:
+        """LP value in cost units (inf when infeasible) and the solution.
+
+        ``skip``: the ``(role, month)`` whose ``ceil(value / ratio)`` bounds on its managers are left out (then the
+        value is convex in that fixed value, which the scan of :func:`enumerate_direction` relies on).
+        """
+        lo, up = self.bounds(fixed, skip)
         if np.any(lo > up + 1e-9):
             return math.inf, None
         self.highs.changeColsBounds(len(lo), np.arange(len(lo), dtype=np.int32), lo, up)
@@ -354,9 +363,15 @@ def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequ
                 val2, x2 = lp.solve(fixed)
                 if val2 <= threshold and x2 is not None:
                     node(fixed, depth + 1, val2, x2)
+                elif lp.ruled and lp.solve(fixed, skip=(rid, t))[0] <= threshold:
+                    # above the threshold only through the managers' ceil(v / ratio), a step in v: values further
+                    # out may be below it again, so go on (the LP without that step is convex in v)
+                    fixed[rid].pop()
+                    v += step
+                    continue
                 fixed[rid].pop()
                 if val2 > threshold:
-                    break  # convex in v: every value further out is worse
+                    break  # the LP without the step is above too, and convex in v: every value further out is worse
                 v += step
 
     fixed0: dict[str, list[float]] = {rid: [] for rid in roles}

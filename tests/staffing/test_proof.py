@@ -141,3 +141,32 @@ def test_slack_split_adds_up_to_the_gap() -> None:
         sp = slack_split(prep, r, pr.prices, pr.z)
         assert sp["total"] == pytest.approx(sp["gap"], abs=1e-3 * max(1.0, abs(sp["gap"])) + 1e-2)
         assert all(sp[k] >= -1e-3 for k in (*prep.dirs, "shared", "rounding"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_enumeration_is_exact_when_managers_step_with_the_fixed_value(seed: int) -> None:
+    """Head span 2 over up to 4 account managers: ceil(am / 2) heads is a step in am, the LP bound is not convex in
+    the fixed value; the listed sequences are still exactly those whose bound is within each threshold."""
+    from optimizer.staffing.proof import _DirLp
+
+    data = instance(seed)
+    data["structure"][1]["span"] = 2
+    data["roles"][2]["max_headcount"] = 4
+    prep = prepare(StaffingProblem.model_validate(data))
+    lp = solve_milp(prep, integer=False, tighten=True)
+    u = row_prices(prep, lp.struct_duals)
+    price = role_prices(prep, u)
+    sub = prepare(direction_problem(prep, 0, {r: 0.0 for r in price}))
+    did = prep.dirs[0]
+    brute = _DirLp(sub, {(r, did): p for r, p in price.items()}, ["am"])
+    bound = {}
+    for a0 in range(5):
+        for a1 in range(5):
+            val, _x = brute.solve({"am": [float(a0), float(a1)]})
+            if math.isfinite(val):
+                bound[(float(a0), float(a1))] = val
+    assert len(bound) >= 3
+    vals = sorted(bound.values())
+    for thr in (vals[0], vals[len(vals) // 3], vals[len(vals) // 2], vals[-1], math.inf):
+        got = enumerate_direction(sub, price, ["am"], thr + 1e-6)
+        assert {tuple(c[0]) for c in got.columns} == {a for a, b in bound.items() if b <= thr + 1e-6}
