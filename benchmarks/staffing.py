@@ -266,10 +266,12 @@ def product_default(directions: int, months: int, limits: list[float | None]) ->
         wall, cpu_s = time.monotonic() - t, cpu() - c
         lb = sol.stats.get("cost_lower_bound")
         reached = next((e.elapsed for e in events if e.best is not None and e.best <= sol.cost + 1e-6), float("nan"))
+        steps = [f"{e.stage} {e.best:,.0f} at {e.elapsed:.1f} s" for e in events
+                 if e.best is not None and e.stage in ("milp", "done")]
         rows.append([f"solve_staffing({'defaults: time_limit=60' if lim is None else f'time_limit={lim:g}'})",
                      sol.status, f"{sol.cost:,.0f}", f"{lb:,.0f}" if lb else "-",
                      f"{(sol.cost - lb) / lb * 100:.2f} %" if lb else "-", f"{reached:.1f}", f"{wall:.1f}",
-                     f"{cpu_s:.1f}", str(sol.stats.get("method", ""))])
+                     f"{cpu_s:.1f}", f"{sol.stats.get('method', '')}; best so far: {'; '.join(steps)}"])
         print(table(PRODUCT_HEAD, rows[-1:]), flush=True)
     return rows
 
