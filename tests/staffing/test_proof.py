@@ -170,3 +170,28 @@ def test_enumeration_is_exact_when_managers_step_with_the_fixed_value(seed: int)
     for thr in (vals[0], vals[len(vals) // 3], vals[len(vals) // 2], vals[-1], math.inf):
         got = enumerate_direction(sub, price, ["am"], thr + 1e-6)
         assert {tuple(c[0]) for c in got.columns} == {a for a, b in bound.items() if b <= thr + 1e-6}
+
+
+def test_an_unclosed_master_still_gives_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the master stops early with a dual bound, the proof reports min(UB, that bound) (never above the
+    optimum) and not 'proven'."""
+    import optimizer.staffing.proof as proof_mod
+
+    data = instance(5)
+    want = brute_force(data)
+    prep = prepare(StaffingProblem.model_validate(data))
+    real = proof_mod.solve_milp
+
+    def early(*args, **kw):  # type: ignore[no-untyped-def]
+        r = real(*args, **kw)
+        if kw.get("choices"):
+            r.status, r.lower_bound = "feasible", r.cost - 1.0  # as HiGHS stopped one unit short of closing
+        return r
+
+    monkeypatch.setattr(proof_mod, "solve_milp", early)
+    pr = prove(prep, round_up(prep), roles=["am"], master_solver="highs")
+    assert not pr.proven and "master" in pr.reason
+    assert pr.master_bound is not None
+    assert pr.lower_bound == pytest.approx(max(sum(pr.z.values()), min(pr.upper_bound, want - 1.0)), abs=1e-3)
+    assert pr.lower_bound <= want + 1e-6
+    assert pr.result.cost == pytest.approx(want, abs=1e-3)  # the master's staffing is still the best known
