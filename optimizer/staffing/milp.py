@@ -45,6 +45,8 @@ class Choice:
     implied
         Role id -> per column ``(T,)`` least headcount of that role when the column is chosen (e.g.
         ``ceil(am / span)`` heads): rows ``n[role, group][t] >= sum_j pick_j x low_j[t]``.
+    ranges
+        Role id -> per column ``(T,)`` least and most headcount of that role (rows as for ``implied``, both ways).
     rates, bounds
         When ``bounds`` is given: the direction's cost with its roles' monthly costs raised by ``rates``
         (as in ``rated_cuts``) is at least ``sum_j pick_j x bounds[j]`` (a valid lower bound per column).
@@ -54,6 +56,8 @@ class Choice:
     columns: list[list[np.ndarray]]
     group: str
     implied: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    ranges: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = field(default_factory=dict)
+    """Role id -> per column ``(T,)`` least and most headcount of that role when the column is chosen."""
     rates: dict[str, Any] = field(default_factory=dict)
     bounds: list[float] | None = None
 
@@ -376,6 +380,14 @@ def solve_milp(
                 if imp:
                     imp[n[(rid, ch.group)][t]] = -1.0
                     m += pulp.LpAffineExpression(imp) <= 0, f"pick_imp[{ci}|{rid}|{t}]"
+        for rid, (los, his) in ch.ranges.items():
+            for t in range(T):
+                lo_e = {x: float(lw[t]) for x, lw in zip(lam[ci], los, strict=True) if lw[t] != 0}
+                lo_e[n[(rid, ch.group)][t]] = -1.0
+                m += pulp.LpAffineExpression(lo_e) <= 0, f"pick_lo[{ci}|{rid}|{t}]"
+                hi_e = {x: float(hw[t]) for x, hw in zip(lam[ci], his, strict=True) if hw[t] != 0}
+                hi_e[n[(rid, ch.group)][t]] = -1.0
+                m += pulp.LpAffineExpression(hi_e) >= 0, f"pick_hi[{ci}|{rid}|{t}]"
         if ch.bounds is not None and mode == "min_cost":
             cc, ck = dir_cost(ch.rates, ch.group)
             for x, lb in zip(lam[ci], ch.bounds, strict=True):

@@ -256,6 +256,7 @@ class _DirLp:
         self.offset = float(obj.constant)
         self.scale = max(1.0, max(r.monthly_cost for r in sub.roles.values()))  # as solve_milp's cost_scale
         self.cols = {rid: [col[v.name] for v in cap["n"][(rid, did)]] for rid in roles}
+        self.all_cols = {rid: [col[v.name] for v in cap["n"][(rid, did)]] for rid in sub.roles}
         # direction roles whose span/support rule rules an enumerated role: n[rid] >= ceil(n[other] / ratio)
         self.ruled: list[tuple[str, str, list[int], float]] = [
             (rid, other, [col[v.name] for v in cap["n"][(rid, did)]], ratio)
@@ -263,9 +264,11 @@ class _DirLp:
         ]
         self.solves = 0
 
-    def bounds(self, fixed: dict[str, list[float]],
-               skip: tuple[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(self, fixed: dict[str, list[float]], skip: tuple[str, int] | None = None,
+               pin: tuple[int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         lo, up = self.lo.copy(), self.up.copy()
+        if pin is not None:
+            lo[pin[0]] = up[pin[0]] = pin[1]
         for rid, vals in fixed.items():
             for t, v in enumerate(vals):
                 j = self.cols[rid][t]
@@ -276,14 +279,14 @@ class _DirLp:
                     lo[cols[t]] = max(lo[cols[t]], math.ceil(v / ratio - 1e-9))
         return lo, up
 
-    def solve(self, fixed: dict[str, list[float]], skip: tuple[str, int] | None = None
-              ) -> tuple[float, np.ndarray | None]:
+    def solve(self, fixed: dict[str, list[float]], skip: tuple[str, int] | None = None,
+              pin: tuple[int, float] | None = None) -> tuple[float, np.ndarray | None]:
         """LP value in cost units (inf when infeasible) and the solution.
 
         ``skip``: the ``(role, month)`` whose ``ceil(value / ratio)`` bounds on its managers are left out (then the
         value is convex in that fixed value, which the scan of :func:`enumerate_direction` relies on).
         """
-        lo, up = self.bounds(fixed, skip)
+        lo, up = self.bounds(fixed, skip, pin)
         if np.any(lo > up + 1e-9):
             return math.inf, None
         self.highs.changeColsBounds(len(lo), np.arange(len(lo), dtype=np.int32), lo, up)
@@ -312,10 +315,12 @@ class Columns:
     bounds: list[float]
     implied: dict[str, list[np.ndarray]]
     nodes: int
+    ranges: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = field(default_factory=dict)
 
 
 def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequence[str], threshold: float, *,
-                        max_nodes: int = 200_000, deadline: float | None = None) -> Columns:
+                        max_nodes: int = 200_000, deadline: float | None = None,
+                        track: Sequence[str] = ()) -> Columns:
     """Every integer sequence of ``roles`` whose LP bound of the priced direction problem is ``<= threshold``.
 
     Parameters
@@ -332,6 +337,10 @@ def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequ
         LPs allowed before giving up (raises ``RuntimeError``).
     deadline
         ``time.monotonic()`` value after which it gives up (raises ``RuntimeError``).
+    track
+        Other roles whose headcount range is recorded per column and month: every integer value ``v`` with
+        the LP (column fixed, that month's headcount fixed to ``v``) within ``threshold`` (an interval, the LP
+        being convex in ``v``), so a staffing within the threshold has its headcount there.
 
     Returns
     -------
@@ -345,9 +354,29 @@ def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequ
     order = [(t, rid) for t in range(T) for rid in roles]
     found: list[tuple[dict[str, list[float]], float]] = []
 
+    ranges: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {rid: ([], []) for rid in track}
+
+    def value_range(fixed: dict[str, list[float]], j: int, here: float) -> tuple[float, float]:
+        """Least and most integer value of column ``j`` (other values fixed) with the LP within the threshold."""
+        out = []
+        start = math.ceil(here - 1e-7)
+        for step, v0 in ((1, start), (-1, start - 1)):
+            v, last = v0, None
+            while lp.lo[j] - 1e-9 <= v <= lp.up[j] + 1e-9 and lp.solve(fixed, pin=(j, float(v)))[0] <= threshold:
+                last = v
+                v += step
+            out.append(last)
+        hi = float(out[0]) if out[0] is not None else float(start - 1)
+        lo = float(out[1]) if out[1] is not None else float(start)
+        return lo, hi
+
     def node(fixed: dict[str, list[float]], depth: int, val: float, x: np.ndarray) -> None:
         if depth == len(order):
             found.append(({k: list(v) for k, v in fixed.items()}, val))
+            for rid2 in track:
+                rg = [value_range(fixed, lp.all_cols[rid2][t], float(x[lp.all_cols[rid2][t]])) for t in range(T)]
+                ranges[rid2][0].append(np.array([a for a, _b in rg]))
+                ranges[rid2][1].append(np.array([b for _a, b in rg]))
             return
         if lp.solves > max_nodes:
             raise _Stop(f"more than {max_nodes} LPs")
@@ -386,7 +415,7 @@ def enumerate_direction(sub: Prepared, price: dict[str, np.ndarray], roles: Sequ
     for rid, other, _cols, ratio in lp.ruled:
         lows = [np.ceil(np.asarray(f[other], dtype=float) / ratio - 1e-9) for f, _v in found]
         implied[rid] = [np.maximum(implied[rid][j], lw) for j, lw in enumerate(lows)] if rid in implied else lows
-    return Columns(list(roles), columns, [v for _f, v in found], implied, lp.solves)
+    return Columns(list(roles), columns, [v for _f, v in found], implied, lp.solves, ranges)
 
 
 def _column_optima(sub: Prepared, price: dict[str, np.ndarray], ch: Choice, *, solver: str, workers: int,
@@ -478,7 +507,7 @@ def default_roles(prep: Prepared, price: dict[str, np.ndarray]) -> list[str]:
 def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, Any], dict[str, float]]] | None = None,
           roles: Sequence[str] | None = None, solver: str = "cbc", time_limit: float | None = None,
           max_nodes: int = 200_000, workers: int = 1, exact_columns: bool = False,
-          master_solver: str | None = None) -> Proof:
+          master_solver: str | None = None, track: Sequence[str] | bool = False) -> Proof:
     """Prove ``start`` optimal, or find and prove a better staffing (see the module docstring).
 
     Parameters
@@ -506,6 +535,11 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
     master_solver
         Solver of the master (default ``solver``); with ``highs`` its proven dual bound, when the master is not
         closed in time, still gives a valid lower bound ``min(UB, master bound)`` on the optimum.
+    track
+        Direction roles whose headcount range per column and month is recorded (:func:`enumerate_direction`)
+        and written into the master (``True``: the roles the prices charge, e.g. telesales). A staffing outside
+        a range has a direction above its threshold, so costs more than ``UB`` by (*): the master keeps every
+        staffing at least as good as the start.
 
     Returns
     -------
@@ -561,6 +595,10 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
     lower = sum(zd) + z_s
     margin = 1e-6 * max(1.0, abs(ub))
     enum_roles = list(roles) if roles is not None else default_roles(prep, price)
+    if track is True:
+        tracked = [rid for rid, pr in price.items() if np.any(pr > 0) and rid not in enum_roles]
+    else:
+        tracked = [] if track is False else [rid for rid in track if rid not in enum_roles]
     choices: list[Choice] = []
     counts: dict[str, int] = {}
     nodes = 0
@@ -571,7 +609,8 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
         for d, did in enumerate(prep.dirs):
             thr = ub - (lower - zd[d]) + margin
             try:
-                cols = enumerate_direction(subs[d], price, enum_roles, thr, max_nodes=max_nodes, deadline=deadline)
+                cols = enumerate_direction(subs[d], price, enum_roles, thr, max_nodes=max_nodes, deadline=deadline,
+                                           track=tracked)
             except RuntimeError as exc:
                 secs["enumeration"] = round(time.monotonic() - t1, 3)
                 return stop(f"enumeration stopped: {exc}", lower_bound=lower, nodes=nodes, roles=enum_roles,
@@ -579,7 +618,7 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
             nodes += cols.nodes
             counts[did] = len(cols.columns)
             choices.append(Choice(keys=[(rid, did) for rid in enum_roles], columns=cols.columns, group=did,
-                                  implied=cols.implied, rates=rates_all,
+                                  implied=cols.implied, rates=rates_all, ranges=cols.ranges,
                                   bounds=[b - margin for b in cols.bounds]))
     secs["enumeration"] = round(time.monotonic() - t1, 3)
     kept: dict[str, int] = {}
@@ -594,6 +633,7 @@ def prove(prep: Prepared, start: MilpResult, *, cuts: Sequence[tuple[dict[str, A
             ch.bounds = [ch.bounds[j] for j in keep]
             ch.columns = [ch.columns[j] for j in keep]
             ch.implied = {rid: [lows[j] for j in keep] for rid, lows in ch.implied.items()}
+            ch.ranges = {rid: ([lo[j] for j in keep], [hi[j] for j in keep]) for rid, (lo, hi) in ch.ranges.items()}
             kept[ch.group] = len(keep)
         secs["column_optima"] = round(time.monotonic() - t1, 3)
     t1 = time.monotonic()

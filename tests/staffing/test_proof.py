@@ -195,3 +195,33 @@ def test_an_unclosed_master_still_gives_a_valid_bound(monkeypatch: pytest.Monkey
     assert pr.lower_bound == pytest.approx(max(sum(pr.z.values()), min(pr.upper_bound, want - 1.0)), abs=1e-3)
     assert pr.lower_bound <= want + 1e-6
     assert pr.result.cost == pytest.approx(want, abs=1e-3)  # the master's staffing is still the best known
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_telesales_ranges_keep_the_optimum(seed: int) -> None:
+    data = instance(seed)
+    want = brute_force(data)
+    prep = prepare(StaffingProblem.model_validate(data))
+    start = round_up(prep)
+    pr = prove(prep, start, roles=["am"], track=True)
+    assert pr.proven, pr.reason
+    assert pr.result.cost == pytest.approx(want, abs=1e-3)
+    pr2 = prove(prep, start, roles=["am"], track=True, exact_columns=True, master_solver="highs")
+    assert pr2.proven and pr2.result.cost == pytest.approx(want, abs=1e-3)
+
+
+def test_telesales_ranges_are_intervals_around_feasible_values() -> None:
+    prep = prepare(StaffingProblem.model_validate(instance(3)))
+    lp = solve_milp(prep, integer=False, tighten=True)
+    price = role_prices(prep, row_prices(prep, lp.struct_duals))
+    sub = prepare(direction_problem(prep, 1, {r: 0.0 for r in price}))
+    cols = enumerate_direction(sub, price, ["am"], math.inf, track=["ts"])
+    los, his = cols.ranges["ts"]
+    assert len(los) == len(cols.columns) >= 2
+    # with no threshold every LP-feasible value is in range: the widest range of some column spans values
+    assert any(np.any(hi > lo) for lo, hi in zip(los, his, strict=True))
+    tight = enumerate_direction(sub, price, ["am"], min(cols.bounds) + 1.0, track=["ts"])
+    tl, th = tight.ranges["ts"]
+    for col, lo, hi in zip(tight.columns, tl, th, strict=True):
+        j = next(i for i, c in enumerate(cols.columns) if np.array_equal(c[0], col[0]))
+        assert np.all(lo >= los[j]) and np.all(hi <= his[j])  # a lower threshold only narrows the ranges
