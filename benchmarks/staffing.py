@@ -281,7 +281,8 @@ PROOF_HEAD = ["instance", "start (UB)", "L (Lagrangian bound)", "UB - L", "accou
 
 
 def proof_rows(cases: list[tuple[int, int, float]], seconds: float,
-               start12: MilpResult | None = None, track: bool = False) -> tuple[list[list[object]], list[str]]:
+               start12: MilpResult | None = None, track: bool = False,
+               master_solver: str = "highs") -> tuple[list[list[object]], list[str]]:
     """:func:`optimizer.staffing.proof.prove` on synthetic instances ``(directions, months, plan_scale)``."""
     rows: list[list[object]] = []
     notes: list[str] = []
@@ -293,7 +294,7 @@ def proof_rows(cases: list[tuple[int, int, float]], seconds: float,
         t_start, c_start = time.monotonic() - t, cpu() - c
         t, c = time.monotonic(), cpu()
         big = directions * months >= 72
-        pr = prove(prep, start, time_limit=seconds, workers=2, exact_columns=big, master_solver="highs",
+        pr = prove(prep, start, time_limit=seconds, workers=2, exact_columns=big, master_solver=master_solver,
                    track=track and big)
         wall, cpu_s = time.monotonic() - t, cpu() - c
         name = f"{directions} dir x {months} months" + ("" if scale == 1.0 else f" (plan x{scale:g})")
@@ -320,14 +321,16 @@ def proof_only(a: argparse.Namespace, cmd: str, load: float) -> int:
     t, c = time.monotonic(), cpu()
     start = solve_best(prep, solver="cbc")
     t_start, c_start = time.monotonic() - t, cpu() - c
-    rows, notes = proof_rows([(a.directions, a.months, 1.0)], a.proof_time, start, track=a.track)
+    rows, notes = proof_rows([(a.directions, a.months, 1.0)], a.proof_time, start, track=a.track,
+                             master_solver=a.master_solver)
     md = "\n".join([
         "## staffing-proof",
         "",
         f"`{cmd}` on {machine()}; 1-minute load average {load:.1f} at the start.",
         "",
         f"Proof of optimality (`optimizer.staffing.proof.prove`, see section `staffing`) of the {a.months} months x "
-        f"{a.directions} directions x 7 roles instance with {a.proof_time:g} s, starting from `solve_best`'s "
+        f"{a.directions} directions x 7 roles instance with {a.proof_time:g} s (master: {a.master_solver}), "
+        "starting from `solve_best`'s "
         f"staffing ({start.cost:,.0f}, found in {t_start:.1f} s wall, {c_start:.1f} CPU s)"
         + ("; telesales ranges per account-manager sequence and month written into the master (`track`)."
            if a.track else "."),
@@ -376,6 +379,8 @@ def main() -> int:
                     help="smaller synthetic instances DxM proved before the main one (comma-separated; '' for none)")
     ap.add_argument("--no-product", dest="product", action="store_false",
                     help="skip the solve_staffing default-path rows")
+    ap.add_argument("--master-solver", default="highs", choices=["highs", "cbc"],
+                    help="solver of the proof's master (HiGHS reports its dual bound when it does not close)")
     ap.add_argument("--track", action="store_true",
                     help="proof of the main instance also bounds telesales per account-manager sequence and month")
     ap.add_argument("--proof-only", action="store_true",
@@ -392,7 +397,8 @@ def main() -> int:
     prod_rows = product_default(a.directions, a.months, [None, 10.0]) if a.product else []
     cases = [(int(c.split("x")[0]), int(c.split("x")[1]), 1.0) for c in a.proof_cases.split(",") if c]
     pf_rows, pf_notes = proof_rows([*cases, (a.directions, a.months, 1.0)], a.proof_time,
-                                   best_res if best_res.ok else None, a.track) if a.proof_time > 0 else ([], [])
+                                   best_res if best_res.ok else None, a.track,
+                                   a.master_solver) if a.proof_time > 0 else ([], [])
     proven12 = bool(pf_rows) and str(pf_rows[-1][8]) == "proven"
     cbc_fast = any(r[1] == "cbc" and r[2] == "optimal" and "lower bound" not in str(r[0]) and float(str(r[6])) < 2
                    for r in rows)
@@ -510,7 +516,8 @@ def main() -> int:
          "in process), and the full MILP restricted to those sequences (one binary per sequence, per-sequence cost "
          "bound; the *master*) contains every such staffing: its proven optimum is the optimum. On the largest "
          "instance each listed sequence is also checked by its direction's MILP (`exact_columns`). Master solved by "
-         "HiGHS; when it is not closed its dual bound, capped at UB, is still a valid bound (last column). "
+         f"{a.master_solver}; when HiGHS does not close it its dual bound, capped at UB, is still a valid bound "
+         "(column 'bound at the end'). "
          f"Each proof has {a.proof_time:g} s."
          if pf_rows else "skipped (--proof-time 0)"),
         "",
