@@ -243,7 +243,9 @@ def test_territories_checks(territories: dict[str, Any]) -> None:
     assert errs["territories[1].id"] == "duplicate territory id 'T1'"
     t = copy.deepcopy(territories)
     t["territories"][0]["center"] = {"lat": 55.7, "lon": 37.6}
-    assert "for every territory or for none" in _errors("territories", t)["territories"]
+    parse("territories", t)  # mixed given and chosen centres are valid (issue #4)
+    t["territories"][1]["center"] = {"x": 1.0, "y": 2.0}
+    assert "needs lat/lon" in _errors("territories", t)["territories[1].center"]
     t = copy.deepcopy(territories)
     t["adjacency"] = [["U1", "U9"]]
     assert _errors("territories", t)["adjacency[0][1]"] == "unknown unit 'U9'"
