@@ -45,7 +45,8 @@ stays within ``thr_d`` (outside it the direction is above its threshold, so the 
 Measured on the 12 x 6 x 7 benchmark (``benchmarks/staffing.py``, 240 s): prices and ``L`` = 4,809,953 in about
 8 s, 288 account-manager sequences listed in 4 s (159 left after their exact optima, 44 s), but the master
 (telesales per direction and month against the shared pools' monthly rounding) is not closed by HiGHS in 185 s;
-its dual bound 4,814,769 is still a valid bound (gap to 4,820,775: 0.22 % -> 0.125 %). Listing telesales
+its dual bound 4,814,769 is still a valid bound (gap to 4,820,775: 0.22 % -> 0.125 %; 4,817,116, 0.076 %,
+with ``track`` in 600 s). Listing telesales
 sequences too explodes (retail alone: more than 5,500 within the threshold after 100,000 LPs). The 3 x 6 and
 4 x 8 instances are proven in 5 and 24 s.
 
