@@ -24,6 +24,63 @@ from optimizer.staffing.milp import Key, MilpResult, solve_milp
 from optimizer.staffing.prep import Prepared
 
 
+def highs_from_pulp(m: pulp.LpProblem) -> tuple[highspy.Highs, dict[str, int], dict[str, int]]:
+    """Copy a PuLP model's LP (objective, column bounds, rows; minimised) into a quiet one-thread HiGHS.
+
+    Parameters
+    ----------
+    m
+        The PuLP model (integrality is dropped).
+
+    Returns
+    -------
+    tuple
+        The ``highspy.Highs`` object with the model passed (seed 0, so re-solves are deterministic),
+        variable name -> column index, constraint name -> row index.
+    """
+    variables = m.variables()
+    col = {v.name: j for j, v in enumerate(variables)}
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(variables)
+    obj = m.objective
+    lp.col_cost_ = np.array([float(obj.get(v, 0.0)) for v in variables])
+    lp.col_lower_ = np.array([-inf if v.lowBound is None else float(v.lowBound) for v in variables])
+    lp.col_upper_ = np.array([inf if v.upBound is None else float(v.upBound) for v in variables])
+    rows_lo: list[float] = []
+    rows_up: list[float] = []
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
+    with warnings.catch_warnings():  # PuLP 3.3 announces its 4.0 constraints API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        constraints = list(m.constraints.items())
+    row: dict[str, int] = {}
+    for i, (name, c) in enumerate(constraints):
+        row[name] = i
+        rhs = -float(c.constant)
+        rows_lo.append(rhs if c.sense >= 0 else -inf)
+        rows_up.append(rhs if c.sense <= 0 else inf)
+        starts.append(len(index))
+        for var, coef in c.items():
+            index.append(col[var.name])
+            value.append(float(coef))
+    lp.num_row_ = len(rows_lo)
+    lp.row_lower_ = np.array(rows_lo)
+    lp.row_upper_ = np.array(rows_up)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array([*starts, len(index)], dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(value)
+    lp.sense_ = highspy.ObjSense.kMinimize
+    hs = highspy.Highs()
+    hs.setOptionValue("output_flag", False)
+    hs.setOptionValue("threads", 1)
+    hs.setOptionValue("random_seed", 0)
+    hs.passModel(lp)
+    return hs, col, row
+
+
 class LpTemplate:
     """Re-solvable LP relaxation of the ``min_cost`` staffing model of one base problem.
 
@@ -43,48 +100,10 @@ class LpTemplate:
         self._n: dict[Key, list[pulp.LpVariable]] = cap["n"]
         self._h: dict[Key, list[pulp.LpVariable]] = cap["h"]
         self._v: list[list[list[pulp.LpVariable]]] = cap["v"]
-        variables = m.variables()
-        self._col = {v.name: j for j, v in enumerate(variables)}
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(variables)
-        obj = m.objective
-        lp.col_cost_ = np.array([float(obj.get(v, 0.0)) for v in variables])
-        lp.col_lower_ = np.array([-inf if v.lowBound is None else float(v.lowBound) for v in variables])
-        lp.col_upper_ = np.array([inf if v.upBound is None else float(v.upBound) for v in variables])
+        self.highs, self._col, self._row = highs_from_pulp(m)
+        lp = self.highs.getLp()
         self._h_upper = {key: np.array([lp.col_upper_[self._col[x.name]] for x in hv]) for key, hv in self._h.items()}
-        rows_lo: list[float] = []
-        rows_up: list[float] = []
-        starts: list[int] = []
-        index: list[int] = []
-        value: list[float] = []
-        with warnings.catch_warnings():  # PuLP 3.3 announces its 4.0 constraints API
-            warnings.simplefilter("ignore", DeprecationWarning)
-            constraints = list(m.constraints.items())
-        self._row: dict[str, int] = {}
-        for i, (name, c) in enumerate(constraints):
-            self._row[name] = i
-            rhs = -float(c.constant)
-            rows_lo.append(rhs if c.sense >= 0 else -inf)
-            rows_up.append(rhs if c.sense <= 0 else inf)
-            starts.append(len(index))
-            for var, coef in c.items():
-                index.append(self._col[var.name])
-                value.append(float(coef))
-        self._row_upper = np.array(rows_up)
-        lp.num_row_ = len(rows_lo)
-        lp.row_lower_ = np.array(rows_lo)
-        lp.row_upper_ = np.array(rows_up)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.array([*starts, len(index)], dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value)
-        lp.sense_ = highspy.ObjSense.kMinimize
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
-        self.highs.setOptionValue("random_seed", 0)
-        self.highs.passModel(lp)
+        self._row_upper = np.array(lp.row_upper_)
         # the base problem's optimal basis is every solve's starting point: about 3x fewer simplex
         # iterations than from scratch, and the same start whatever was solved before (deterministic)
         self.highs.run()

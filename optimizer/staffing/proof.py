@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ import highspy
 import numpy as np
 import pulp
 
+from optimizer.staffing.lpfast import highs_from_pulp
 from optimizer.staffing.milp import Choice, Key, MilpResult, solve_milp
 from optimizer.staffing.prep import SHARED, Prepared, prepare, structure_pairs
 from optimizer.staffing.tighten import floors
@@ -226,44 +226,10 @@ class _DirLp:
         solve_milp(sub, mode="min_cost", integer=False, tighten=True, month_costs=price, capture=cap)
         m: pulp.LpProblem = cap["model"]
         did = sub.dirs[0]
-        variables = m.variables()
-        col = {v.name: j for j, v in enumerate(variables)}
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(variables)
+        self.highs, col, _rows = highs_from_pulp(m)
+        lp = self.highs.getLp()
+        self.lo, self.up = np.array(lp.col_lower_), np.array(lp.col_upper_)
         obj = m.objective
-        lp.col_cost_ = np.array([float(obj.get(v, 0.0)) for v in variables])
-        self.lo = np.array([-inf if v.lowBound is None else float(v.lowBound) for v in variables])
-        self.up = np.array([inf if v.upBound is None else float(v.upBound) for v in variables])
-        lp.col_lower_, lp.col_upper_ = self.lo, self.up
-        lo: list[float] = []
-        up: list[float] = []
-        starts: list[int] = []
-        index: list[int] = []
-        value: list[float] = []
-        with warnings.catch_warnings():  # PuLP 3.3 announces its 4.0 constraints API
-            warnings.simplefilter("ignore", DeprecationWarning)
-            constraints = list(m.constraints.items())
-        for _name, c in constraints:
-            rhs = -float(c.constant)
-            lo.append(rhs if c.sense >= 0 else -inf)
-            up.append(rhs if c.sense <= 0 else inf)
-            starts.append(len(index))
-            for var, coef in c.items():
-                index.append(col[var.name])
-                value.append(float(coef))
-        lp.num_row_ = len(lo)
-        lp.row_lower_, lp.row_upper_ = np.array(lo), np.array(up)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.array([*starts, len(index)], dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value)
-        lp.sense_ = highspy.ObjSense.kMinimize
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
-        self.highs.setOptionValue("random_seed", 0)
-        self.highs.passModel(lp)
         self.offset = float(obj.constant)
         self.scale = max(1.0, max(r.monthly_cost for r in sub.roles.values()))  # as solve_milp's cost_scale
         self.cols = {rid: [col[v.name] for v in cap["n"][(rid, did)]] for rid in roles}
