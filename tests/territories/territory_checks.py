@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -88,3 +90,22 @@ def connected(p: TerritoriesProblem, assign: dict[str, str]) -> bool:
         if len(seen) != len(members):
             return False
     return True
+
+
+def brute_optimum(
+    p: TerritoriesProblem, tau: float, cost: Callable[[TerritoriesProblem, dict[str, str]], float]
+) -> float:
+    """Least ``cost`` over every assignment meeting the balance ``tau``, the locks and the moved-units cap."""
+    ids = [u.id for u in p.units]
+    best = np.inf
+    for combo in itertools.product(p.territory_ids, repeat=len(ids)):
+        a = dict(zip(ids, combo, strict=True))
+        if any(u.locked and a[u.id] != u.current for u in p.units):
+            continue
+        if max_dev(p, a) > tau + 1e-9:
+            continue
+        if p.max_moved is not None and sum(u.current is not None and a[u.id] != u.current
+                                           for u in p.units) > p.max_moved:
+            continue
+        best = min(best, cost(p, a))
+    return float(best)

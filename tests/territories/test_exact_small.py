@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from territory_checks import connected, fixed_cost, loads, max_dev, medoid_cost
+from territory_checks import brute_optimum, connected, fixed_cost, loads, max_dev, medoid_cost
 
 from optimizer.errors import InputError
 from optimizer.model.territories import TerritoriesProblem
@@ -31,19 +31,7 @@ def _fixed(n: int, seed: int, tau: float, **kw: Any) -> TerritoriesProblem:
 
 
 def _brute_fixed(p: TerritoriesProblem, tau: float) -> float:
-    ids = [u.id for u in p.units]
-    best = np.inf
-    for combo in itertools.product(p.territory_ids, repeat=len(ids)):
-        a = dict(zip(ids, combo, strict=True))
-        if any(u.locked and a[u.id] != u.current for u in p.units):
-            continue
-        if max_dev(p, a) > tau + 1e-9:
-            continue
-        if p.max_moved is not None and sum(u.current is not None and a[u.id] != u.current
-                                           for u in p.units) > p.max_moved:
-            continue
-        best = min(best, fixed_cost(p, a))
-    return float(best)
+    return brute_optimum(p, tau, fixed_cost)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

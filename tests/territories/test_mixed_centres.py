@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from territory_checks import connected, dist, loads, max_dev
+from territory_checks import brute_optimum, connected, dist, loads, max_dev
 
 import optimizer.territories.solver as solver_mod
 from optimizer.errors import InputError
@@ -64,19 +64,7 @@ def mixed_cost(p: TerritoriesProblem, assign: dict[str, str]) -> float:
 
 def brute(p: TerritoriesProblem, tau: float) -> float:
     """Optimum over every assignment (balance, locks, moved cap)."""
-    ids = [u.id for u in p.units]
-    best = np.inf
-    for combo in itertools.product(p.territory_ids, repeat=len(ids)):
-        a = dict(zip(ids, combo, strict=True))
-        if any(u.locked and a[u.id] != u.current for u in p.units):
-            continue
-        if max_dev(p, a) > tau + 1e-9:
-            continue
-        if p.max_moved is not None and sum(u.current is not None and a[u.id] != u.current
-                                           for u in p.units) > p.max_moved:
-            continue
-        best = min(best, mixed_cost(p, a))
-    return float(best)
+    return brute_optimum(p, tau, mixed_cost)
 
 
 def check_solution(p: TerritoriesProblem, s: TerritoriesSolution, tau: float) -> None:
