@@ -58,8 +58,10 @@ def solve_staffing(
     rep.update("milp", message="sizing", force=True)
 
     def tl() -> float | None:
+        # what is really left: solve_best gives a running solve at least half a second itself, so a floor here
+        # would let it start new phases after the user's limit
         left = rep.time_left()
-        return None if left == float("inf") else max(0.5, left)
+        return None if left == float("inf") else max(1e-3, left)
 
     def run(**kw: Any) -> MilpResult:
         """Fix-and-relax heuristic only (diagnosis, what-ifs)."""
