@@ -202,16 +202,40 @@ def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1
     rates = kw.get("rates")
     if rates is None:
         rates = shared_rates(prep, idle_shared(prep, **opts, plan_factor=pf))
+    subs = [prepare(direction_problem(prep, d, rates)) for d in range(len(prep.dirs))]
+    sols: list[MilpResult] = []
+
+    def solve_dir(d: int, room: dict[str, np.ndarray] | None = None) -> MilpResult:
+        return solve_milp(subs[d], mode="min_cost", time_limit=left(), gap=gap, hire_room=room,
+                          plan_factor=None if pf is None else np.array([float(pf[d])]), **opts)
+
     for d, did in enumerate(prep.dirs):
-        sub = prepare(direction_problem(prep, d, rates))
-        r = solve_milp(sub, mode="min_cost", time_limit=left(), gap=gap,
-                       plan_factor=None if pf is None else np.array([float(pf[d])]), **opts)
+        r = solve_dir(d)
         if r.status == "optimal":
             cuts[did] = r.cost * (1 - gap)
         if not r.ok:
             # infeasible alone means infeasible in the full problem too (a relaxation)
             return Decomposition(MilpResult(r.status, method="decomposition", runtime=time.monotonic() - t0), cuts,
                                  rates)
+        sols.append(r)
+    caps: dict[str, np.ndarray] = {}
+    for _round in range(4):
+        # each direction may use a whole hiring limit on its own; when together they go over one, the month's
+        # limit is split in proportion to what each direction asked for and the directions asking are re-solved
+        # (the first round's optima stay the cuts: the split problems are no relaxation)
+        again = _split_hiring(prep, sols, caps)
+        if not again:
+            break
+        for d in again:
+            room = {rid: prep.roles[rid].max_hires_per_month - c[d] for rid, c in caps.items()}  # type: ignore[operator]
+            r = solve_dir(d, room)
+            if not r.ok:
+                break
+            sols[d] = r
+        else:
+            continue
+        break
+    for r in sols:
         for key in r.n:
             fix[key] = (r.n[key], r.h[key])
     full = solve_milp(prep, mode="min_cost", fix=fix, time_limit=left(), gap=gap, plan_factor=pf, **opts)
@@ -222,6 +246,37 @@ def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1
     elif full.status == "infeasible":
         full.status = "no_solution"  # e.g. hiring limits over all directions: not a proof of infeasibility
     return Decomposition(full, cuts, rates)
+
+
+def _split_hiring(prep: Prepared, sols: Sequence[MilpResult], caps: dict[str, np.ndarray]) -> list[int]:
+    """Split hiring limits the directions' staffings together break; directions to re-solve.
+
+    ``caps[role]`` is a ``(D, T)`` array of each direction's share of the role's monthly limit (hires
+    plus expected back-fill of leavers), updated in place: in a month whose total goes over the limit,
+    each direction gets the limit in proportion to its own hires there.
+    """
+    D = len(prep.dirs)
+    redo: set[int] = set()
+    for rid, role in prep.roles.items():
+        lim = role.max_hires_per_month
+        if lim is None or role.scope != "direction" or D < 2:
+            continue
+        use = np.zeros((D, prep.T))
+        for d, did in enumerate(prep.dirs):
+            key = (rid, did)
+            if key not in sols[d].n:
+                continue
+            nv = sols[d].n[key]
+            prev = np.concatenate([[float(prep.current[key])], nv[:-1]])
+            use[d] = sols[d].h[key] + role.attrition * prev
+        total = use.sum(axis=0)
+        over = total > lim + 1e-6
+        if not over.any():
+            continue
+        cap = caps.setdefault(rid, np.full((D, prep.T), float(lim)))
+        cap[:, over] = lim * use[:, over] / total[over]
+        redo.update(d for d in range(D) if np.any(use[d, over] > cap[d, over] + 1e-9))
+    return sorted(redo)
 
 
 def direction_order(prep: Prepared) -> list[str]:

@@ -125,3 +125,36 @@ def test_month_costs_price_the_objective_only(small: Prepared) -> None:
     assert priced.cost + 700.0 * ts == pytest.approx(raised.cost, abs=1e-3)
     chk = staffing_volumes(small, priced.n, priced.h)
     assert chk.status == "feasible" and chk.cost == pytest.approx(priced.cost)
+
+
+def test_decomposition_splits_a_hiring_limit_the_directions_break_together() -> None:
+    """Each direction alone fits the telesales limit, together they do not: the month's limit is split."""
+    data = synthetic(2, 4, seed=0, plan_scale=0.8).model_dump(exclude_none=True)
+    for role in data["roles"]:
+        if role["id"] == "telesales":
+            role["max_hires_per_month"] = 6
+            role.pop("ramp")
+    prep = prepare(StaffingProblem.model_validate(data))
+    lim = 6.0
+    dec = decompose(prep, gap=1e-9, solver="cbc")
+    r = dec.result
+    assert r.status == "feasible"  # before the split: no staffing (the fixed directions broke the limit)
+    chk = staffing_volumes(prep, r.n, r.h)
+    assert chk.status == "feasible" and chk.cost == pytest.approx(r.cost)
+    used = np.zeros(prep.T)
+    for did in prep.dirs:
+        key = ("telesales", did)
+        prev = np.concatenate([[float(prep.current[key])], r.n[key][:-1]])
+        used += r.h[key] + prep.roles["telesales"].attrition * prev
+    assert np.all(used <= lim + 1e-6)
+    exact = solve_milp(prep, solver="cbc", gap=1e-9)
+    assert exact.status == "optimal" and r.cost >= exact.cost - 1e-6
+    # the directions' first, unsplit optima are what the cuts carry: still valid for the optimum
+    for did, z in dec.cuts.items():
+        assert _direction_cost(prep, exact, did, dec.rates) >= z - 1e-6
+    # the precondition: the directions' own optima together go over the limit in some month
+    alone = [solve_milp(prepare(direction_problem(prep, d, dec.rates)), solver="cbc", gap=1e-9) for d in range(2)]
+    together = sum(a.h[("telesales", did)] + prep.roles["telesales"].attrition
+                   * np.concatenate([[float(prep.current[("telesales", did)])], a.n[("telesales", did)][:-1]])
+                   for a, did in zip(alone, prep.dirs, strict=True))
+    assert np.any(together > lim + 1e-6)
