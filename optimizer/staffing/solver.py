@@ -37,6 +37,10 @@ def solve_staffing(
         A validated staffing problem.
     time_limit
         Seconds for the whole solve (the MILP gets what is left; extras are skipped when time is out).
+        None: no overall limit, but each phase keeps its own cap (the search over pairs and single
+        directions 12 s, the exact MILP 10 s, 5 s after the search), so the call still ends: an exact
+        MILP without caps does not close in 10 minutes on a year x six directions (``benchmarks/RESULTS.md``,
+        sections ``staffing-proof`` and ``staffing-frontier``).
     seed
         Seed of the Monte Carlo draws and of HiGHS (same seed, same answer).
     progress
