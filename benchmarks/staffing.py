@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +320,20 @@ FRONTIER_HEAD = ["directions x months", "integer variables", "method", "status",
                  "gap to bound", "wall s", "CPU s"]
 
 
+def frontier_summary(rows: Sequence[Sequence[object]]) -> str:
+    """One line: which sizes CBC proves optimal within 2 s, which within the cap, which not at all."""
+    best: dict[str, float | None] = {}
+    for r in rows:
+        size, status, wall = str(r[0]), str(r[3]), float(str(r[7]))
+        times = [t for t in (best.get(size), wall if status == "optimal" else None) if t is not None]
+        best[size] = min(times) if times else None
+    fast = [k for k, v in best.items() if v is not None and v < 2.0]
+    slow = [f"{k} ({v:.1f} s)" for k, v in best.items() if v is not None and v >= 2.0]
+    never = [k for k, v in best.items() if v is None]
+    return (f"Proven optimal by CBC within 2 s: {', '.join(fast) or 'none'}; later: {', '.join(slow) or 'none'}; "
+            f"not within the cap: {', '.join(never) or 'none'} (fastest of the methods per size).")
+
+
 def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
     """How CBC's time to a proven optimum grows with size (section ``staffing-frontier``).
 
@@ -364,6 +379,8 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
         "variables*: headcount and hires per role, group and month.",
         "",
         table(FRONTIER_HEAD, rows),
+        "",
+        frontier_summary(rows),
     ])
     if not a.no_write:
         write_section("staffing-frontier", md)
