@@ -38,7 +38,7 @@ def solve_staffing(
     time_limit
         Seconds for the whole solve (the MILP gets what is left; extras are skipped when time is out).
         None: no overall limit, but each phase keeps its own cap (the search over pairs and single
-        directions 12 s, the exact MILP 10 s, 5 s after the search), so the call still ends: an exact
+        directions 30 s, the exact MILP 10 s, 5 s after the search), so the call still ends: an exact
         MILP without caps does not close in 10 minutes on a year x six directions (``benchmarks/RESULTS.md``,
         sections ``staffing-proof`` and ``staffing-frontier``).
     seed
