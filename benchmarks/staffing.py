@@ -350,6 +350,7 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
     for case in a.frontier.split(","):
         d_, m_ = (int(x) for x in case.split("x"))
         prep = prepare(synthetic(d_, m_, seed=0))
+        n_int = sum(2 * prep.T for rid in prep.roles for _g in prep.groups[rid])
         variants: list[tuple[str, dict[str, Any]]] = [("CBC, floors", {})]
         if d_ > 1:
             variants.append(("CBC, floors + direction cuts + MIP start", {"cuts": True}))
@@ -366,7 +367,6 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
             if bound is None and opt.get("cuts"):
                 lb = solve_milp(prep, integer=False, solver="cbc", tighten=True, rated_cuts=kw["rated_cuts"])
                 bound = lb.cost if lb.status == "optimal" else None
-            n_int = sum(2 * prep.T for rid in prep.roles for _g in prep.groups[rid])
             rows.append([f"{d_} x {m_}", n_int, label, r.status, f"{r.cost:,.0f}" if r.ok else "-",
                          "-" if bound is None else f"{bound:,.0f}",
                          "-" if bound is None or not r.ok else f"{(r.cost - bound) / r.cost * 100:.2f} %",

@@ -226,15 +226,16 @@ def decompose(prep: Prepared, *, time_limit: float | None = None, gap: float = 1
         again = _split_hiring(prep, sols, caps)
         if not again:
             break
+        failed = False
         for d in again:
             room = {rid: prep.roles[rid].max_hires_per_month - c[d] for rid, c in caps.items()}  # type: ignore[operator]
             r = solve_dir(d, room)
-            if not r.ok:
+            failed = not r.ok
+            if failed:
                 break
             sols[d] = r
-        else:
-            continue
-        break
+        if failed:
+            break
     for r in sols:
         for key in r.n:
             fix[key] = (r.n[key], r.h[key])
