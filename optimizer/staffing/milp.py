@@ -650,16 +650,13 @@ def solve_best(
     For plain ``min_cost`` with several directions and direction-scoped producers the heuristic is
     the per-direction decomposition (:func:`optimizer.staffing.bounds.decompose`), whose bounds also
     become valid inequalities of the exact MILP and give ``lower_bound`` (the LP with those cuts and the
-    headcount floors), then a large-neighbourhood search
-    (:func:`optimizer.staffing.bounds.improve_by_direction`) within ``lns_time_limit``: first every pair of
-    directions re-solved exactly with the shared roles (largest directions first, ``workers`` pairs side by
-    side), then one direction at a time in what is left of the cap. Pairs first because the decomposition's
-    directions are each at their own optimum and the cost left is the shared pools' monthly rounding, which
-    two directions shifting heads together can fill (on the 12 x 6 x 7 benchmark the pair of finance and
-    manufacturing goes from the decomposition's 4,835,757 to 4,820,775 in one step, where single directions
-    stop at 4,824,231). The exact MILP then starts from the heuristic's staffing (MIP start). Otherwise
-    fix-and-relax. The cap is 30 s (was 12 s): on three other 12 x 6 x 7 instances (seeds 1-3) the longer
-    search ends 0.02-0.15 % cheaper for about 18 s more, on seed 0 it changes nothing.
+    headcount floors), then a large-neighbourhood search within ``lns_time_limit``
+    (:func:`optimizer.staffing.bounds.search_directions`: pairs of directions re-solved exactly with the
+    shared roles, largest directions first, ``workers`` side by side; then single directions; then
+    triples when there are more than three directions and time is left). The exact MILP then starts from
+    the heuristic's staffing (MIP start). Otherwise fix-and-relax. The cap is 30 s (was 12 s): on three
+    other 12 x 6 x 7 instances (seeds 1-3) the longer search ends 0.02-0.15 % cheaper for about 18 s more,
+    on seed 0 it changes nothing.
 
     The exact MILP carries the headcount floors of :mod:`optimizer.staffing.tighten` (``tighten=True``).
     It has a weak LP bound (many small roundings: a head per direction, one support
@@ -726,7 +723,7 @@ def solve_best(
     bound: float | None = None
     cap_exact = exact_time_limit
     if not heur.ok and exact and _decomposable(prep, mode, kw):
-        from optimizer.staffing.bounds import decompose, improve_by_direction
+        from optimizer.staffing.bounds import decompose, search_directions
 
         dec = decompose(prep, time_limit=left(), **kw)
         if dec.result.status == "infeasible":
@@ -737,27 +734,11 @@ def solve_best(
             bound = lb.cost if lb.status == "optimal" else None
         tell(heur, bound)
         if heur.ok and (lns_time_limit is None or lns_time_limit > 0) and not out_of_time():
-            t_lns = time.monotonic()
             cap_exact = exact_after_lns if exact_after_lns is not None else exact_time_limit
-
-            def rest() -> float | None:
-                spent = time.monotonic() - t_lns
-                return left(None if lns_time_limit is None else max(0.0, lns_time_limit - spent))
-
-            def step(r: MilpResult) -> bool:
-                return tell(r, bound)
-
             # CBC runs as a process per MILP, so threads overlap them; HiGHS runs in process: one at a time
             width = workers if pick_solver(kw.get("solver", "auto")) == "cbc" else 1
-            if len(prep.dirs) > 2:
-                # a pair's MILP is twice a direction's: 8 s per step (the 12 x 6 x 7 benchmark's best pair finds
-                # its answer after 2-3 CPU s of CBC)
-                heur = improve_by_direction(prep, heur, time_limit=rest(), group=2, sweeps=1, cuts=cuts,
-                                            step_limit=8.0, workers=width, largest_first=True, on_step=step, **kw)
-            r_left = rest()
-            if heur.ok and not out_of_time() and (r_left is None or r_left > 1.0):
-                heur = improve_by_direction(prep, heur, time_limit=r_left, cuts=cuts, workers=width, on_step=step,
-                                            **kw)
+            heur = search_directions(prep, heur, time_limit=left(lns_time_limit), workers=width, cuts=cuts,
+                                     on_step=lambda r: tell(r, bound), **kw)
     if not heur.ok:
         heur = fix_and_relax(prep, mode=mode, time_limit=left(), **kw)
         if heur.status == "no_solution" and mode == "min_cost" and not fast and kw.get("revenue_floor") is None:
