@@ -370,6 +370,14 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
         size = f"{d_} x {m_}" + (f" (seed {seed})" if seed else "")
         prep = prepare(synthetic(d_, m_, seed=seed))
         n_int = sum(2 * prep.T for rid in prep.roles for _g in prep.groups[rid])
+
+        def add(label: str, status: str, cost: float | None, bound: float | None, wall: float, cpu_s: float,
+                size: str = size, n_int: int = n_int) -> None:
+            rows.append([size, n_int, label, status, "-" if cost is None else f"{cost:,.0f}",
+                         "-" if bound is None else f"{bound:,.0f}",
+                         "-" if bound is None or cost is None else f"{(cost - bound) / cost * 100:.2f} %",
+                         f"{wall:.2f}", f"{cpu_s:.2f}"])
+            print(table(FRONTIER_HEAD, rows[-1:]), flush=True)
         variants: list[tuple[str, dict[str, Any]]] = [("CBC, floors", {})]
         if d_ > 1:
             variants.append(("CBC, floors + direction cuts + MIP start", {"cuts": True}))
@@ -386,21 +394,13 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
             if bound is None and opt.get("cuts"):
                 lb = solve_milp(prep, integer=False, solver="cbc", tighten=True, rated_cuts=kw["rated_cuts"])
                 bound = lb.cost if lb.status == "optimal" else None
-            rows.append([size, n_int, label, r.status, f"{r.cost:,.0f}" if r.ok else "-",
-                         "-" if bound is None else f"{bound:,.0f}",
-                         "-" if bound is None or not r.ok else f"{(r.cost - bound) / r.cost * 100:.2f} %",
-                         f"{wall:.2f}", f"{cpu_s:.2f}"])
-            print(table(FRONTIER_HEAD, rows[-1:]), flush=True)
+            add(label, r.status, r.cost if r.ok else None, bound, wall, cpu_s)
         if a.frontier_product:
             t, c = time.monotonic(), cpu()
             sol = solve_staffing(synthetic(d_, m_, seed=seed))
             wall, cpu_s = time.monotonic() - t, cpu() - c
-            pbound = sol.cost if sol.status == "optimal" else sol.stats.get("cost_lower_bound")
-            rows.append([size, n_int, "solve_staffing (defaults, 60 s)", sol.status, f"{sol.cost:,.0f}",
-                         "-" if pbound is None else f"{pbound:,.0f}",
-                         "-" if pbound is None else f"{(sol.cost - pbound) / sol.cost * 100:.2f} %",
-                         f"{wall:.2f}", f"{cpu_s:.2f}"])
-            print(table(FRONTIER_HEAD, rows[-1:]), flush=True)
+            add("solve_staffing (defaults, 60 s)", sol.status, sol.cost,
+                sol.cost if sol.status == "optimal" else sol.stats.get("cost_lower_bound"), wall, cpu_s)
     md = "\n".join([
         "## staffing-frontier",
         "",
