@@ -344,7 +344,7 @@ def frontier_summary(rows: Sequence[Sequence[object]]) -> str:
             cost = float(str(r[4]).replace(",", ""))
             cbc_best[str(r[0])] = min(cost, cbc_best.get(str(r[0]), cost))
     prod = [(str(r[0]), float(str(r[4]).replace(",", "")), float(str(r[7]))) for r in rows
-            if str(r[2]).startswith("solve_staffing")]
+            if str(r[2]).startswith("solve_staffing") and str(r[4]) != "-"]
     if prod:
         parts = []
         for size, cost, wall in prod:
@@ -399,7 +399,8 @@ def frontier(a: argparse.Namespace, cmd: str, load: float) -> int:
             t, c = time.monotonic(), cpu()
             sol = solve_staffing(synthetic(d_, m_, seed=seed))
             wall, cpu_s = time.monotonic() - t, cpu() - c
-            add("solve_staffing (defaults, 60 s)", sol.status, sol.cost,
+            found = sol.status in ("optimal", "feasible")  # an infeasible answer's cost is not a staffing's
+            add("solve_staffing (defaults, 60 s)", sol.status, sol.cost if found else None,
                 sol.cost if sol.status == "optimal" else sol.stats.get("cost_lower_bound"), wall, cpu_s)
     md = "\n".join([
         "## staffing-frontier",
